@@ -1,0 +1,65 @@
+"""Errors raised by the indexer.
+
+Every error the indexer raises derives from :class:`IndexerError`. Decoders raise only
+:class:`DecodeError` subclasses, each naming what was wrong and at which byte offset, so a
+caller can quarantine the input with a precise reason instead of crashing.
+"""
+
+from __future__ import annotations
+
+
+class IndexerError(Exception):
+    """Root of every error raised by the indexer."""
+
+
+class DecodeError(IndexerError):
+    """Bytes that do not decode as the structure they claim to be.
+
+    ``offset`` is the byte position (within the buffer being decoded) where decoding failed.
+    """
+
+    reason: str = "malformed"
+
+    def __init__(self, message: str, *, offset: int) -> None:
+        super().__init__(f"{message} (at byte {offset})")
+        self.offset = offset
+
+
+class TruncatedError(DecodeError):
+    """The buffer ended before the structure did."""
+
+    reason = "truncated"
+
+
+class TrailingBytesError(DecodeError):
+    """The structure ended before the buffer did."""
+
+    reason = "trailing_bytes"
+
+
+class BadVarintError(DecodeError):
+    """A CompactSize integer that is not minimally encoded or exceeds Core's MAX_SIZE."""
+
+    reason = "bad_varint"
+
+
+class MalformedTransactionError(DecodeError):
+    """A transaction that breaks the serialization rules (for example an empty witness flag)."""
+
+    reason = "malformed_transaction"
+
+
+class MalformedBlockError(DecodeError):
+    """A block whose header or transaction list does not decode."""
+
+    reason = "malformed_block"
+
+
+class TruncatedPushError(DecodeError):
+    """A script push whose length runs past the end of the script."""
+
+    reason = "truncated_push"
+
+
+class ConfigError(IndexerError):
+    """A command-line argument or configuration value that cannot be used."""
