@@ -1,0 +1,1 @@
+"""Cryptographic primitives of the Drey protocol (PROTOCOL.md §1, §4, §5, §8)."""
