@@ -56,7 +56,7 @@ def envelopes_from_tapscript(script: bytes, input_index: int) -> list[RawEnvelop
     count = len(instructions)
     i = 0
     while i < count:
-        op, data = instructions[i]
+        data = instructions[i][1]
         i += 1
         if data is None or data:
             continue
