@@ -85,12 +85,23 @@ def scan_block(
     malformed bytes.
     """
     raw = bytes(raw)
+    try:
+        return _scan(raw, find_inscriptions, frozenset(vault_scripts), set(vault_outpoints))
+    except IndexError:
+        # Hot loops index without bounds checks; running off the end means truncation.
+        raise TruncatedError("block ends inside a transaction", offset=len(raw)) from None
+
+
+def _scan(
+    raw: bytes,
+    find_inscriptions: bool,
+    watch_scripts: frozenset[bytes],
+    watch_outpoints: set[bytes],
+) -> ScannedBlock:
     header = BlockHeader.deserialize(raw)
     tx_count, pos = read_compact_size(raw, HEADER_SIZE)
     end = len(raw)
     stripped_size = pos  # header + count; grows by each transaction's non-witness bytes
-    watch_scripts = frozenset(vault_scripts)
-    watch_outpoints = set(vault_outpoints)
     watch_spends = bool(watch_outpoints) or bool(watch_scripts)
     inscriptions: list[FoundInscription] = []
     outputs: list[VaultOutput] = []
@@ -119,20 +130,20 @@ def scan_block(
             if watch_spends and raw[pos : pos + 36] in watch_outpoints:
                 spent_here.append((i, raw[pos : pos + 36]))
             pos += 36
-            n = raw[pos] if pos < end else 0xFD
+            n = raw[pos]
             if n < 0xFD:
                 pos += 1 + n + 4
             else:
                 n, pos = read_compact_size(raw, pos)
                 pos += n + 4
-        n_out = raw[pos] if pos < end else 0xFD
+        n_out = raw[pos]
         if n_out < 0xFD:
             pos += 1
         else:
             n_out, pos = read_compact_size(raw, pos)
         paid: list[tuple[int, int, bytes]] = []
         for vout in range(n_out):
-            n = raw[pos + 8] if pos + 8 < end else 0xFD
+            n = raw[pos + 8]
             if n < 0xFD:
                 script_start = pos + 9
             else:
@@ -146,7 +157,7 @@ def scan_block(
         candidates: list[tuple[int, int, int]] = []
         if segwit:
             for i in range(n_in):
-                count = raw[pos] if pos < end else 0xFD
+                count = raw[pos]
                 if count < 0xFD:
                     pos += 1
                 else:
@@ -154,7 +165,7 @@ def scan_block(
                 # Keep the last three items' (start, length): the tapscript is item n-2 or n-3.
                 s1 = s2 = s3 = l1 = l2 = l3 = 0
                 for _ in range(count):
-                    n = raw[pos] if pos < end else 0xFD
+                    n = raw[pos]
                     if n < 0xFD:
                         pos += 1
                     else:

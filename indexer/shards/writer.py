@@ -1,0 +1,46 @@
+"""Atomic Parquet writing: write beside, fsync, rename, fsync the directory.
+
+A reader globbing ``*.parquet`` never sees a half-written file: the temporary name starts with a
+dot and ends in ``.tmp``, which DuckDB's and Polars' globs skip.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from indexer.shards.tables import ShardTables
+
+# zstd keeps shards small (bodies are often images) and decodes fast in DuckDB and Polars.
+_PARQUET_OPTIONS = {"compression": "zstd", "compression_level": 1, "write_statistics": True}
+
+
+def write_parquet_atomic(table: pa.Table, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            pq.write_table(table, handle, **_PARQUET_OPTIONS)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    fsync_dir(path.parent)
+    return path
+
+
+def fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_shard(tables: ShardTables, root: Path, *, name: str) -> dict[str, Path]:
+    """Write each table as ``root/<table>/<name>.parquet``; return the paths."""
+    return {table: write_parquet_atomic(data, root / table / f"{name}.parquet") for table, data in tables.items()}
