@@ -90,7 +90,9 @@ def _jsonable(value: Any, depth: int) -> Any:
         return [_jsonable(item, depth + 1) for item in value]
     if isinstance(value, dict):
         return {
-            (k if isinstance(k, str) else json.dumps(_jsonable(k, depth + 1))): _jsonable(v, depth + 1)
+            (k if isinstance(k, str) else json.dumps(_jsonable(k, depth + 1))): _jsonable(
+                v, depth + 1
+            )
             for k, v in value.items()
         }
     if isinstance(value, cbor2.CBORTag):

@@ -29,7 +29,9 @@ _ID = r"[0-9a-f]{64}i(?:0|[1-9][0-9]{0,9})"
 _PATTERN = re.compile(
     rb"/(?:"
     rb"(?P<content>content)/(?P<content_id>" + _ID.encode() + rb")"
-    rb"|r/(?P<with_id>undelegated-content|metadata|inscription|children|parents)/(?P<r_id>" + _ID.encode() + rb")"
+    rb"|r/(?P<with_id>undelegated-content|metadata|inscription|children|parents)/(?P<r_id>"
+    + _ID.encode()
+    + rb")"
     rb"(?P<id_rest>(?:/[A-Za-z0-9_-]+)*)"
     rb"|r/sat/(?P<sat>[0-9]+(?:/[A-Za-z0-9_-]+)*)"
     rb"|r/(?P<blockhash>blockhash)(?P<bh_rest>/(?:[0-9]+|tip))?"
@@ -57,7 +59,10 @@ def is_text_like(content_type: str | None) -> bool:
     if content_type is None:
         return False
     media = content_type.split(";", 1)[0].strip().lower()
-    return any(media.startswith(prefix) if prefix.endswith("/") else media == prefix for prefix in TEXT_LIKE)
+    return any(
+        media.startswith(prefix) if prefix.endswith("/") else media == prefix
+        for prefix in TEXT_LIKE
+    )
 
 
 def find_references(body: bytes) -> list[tuple[PathKind, str | None, str]]:

@@ -245,22 +245,25 @@ class RPCClient:
         return {"method": method, "params": params, "id": request_id}
 
     def _auth_header(self, *, reload: bool = False) -> str:
+        """Basic auth from user/password, else from the cookie file (re-read on ``reload``)."""
         if self._auth is None or reload:
-            if self._cookie_file is not None and (self._user is None or reload):
+            if self._user is not None and self._password is not None:
+                pair = f"{self._user}:{self._password}"
+            else:
+                assert self._cookie_file is not None
                 try:
                     pair = self._cookie_file.read_text().strip()
                 except OSError as exc:
                     raise NodeAuthError(
                         f"cannot read RPC cookie {self._cookie_file}: {exc}"
                     ) from None
-            else:
-                pair = f"{self._user}:{self._password}"
             self._auth = "Basic " + base64.b64encode(pair.encode()).decode()
         return self._auth
 
     def _post(self, body: str) -> tuple[int, Any]:
         status, ctype, data = self._send(body, self._auth_header())
-        if status == 401 and self._cookie_file is not None:
+        if status == 401 and self._cookie_file is not None and self._password is None:
+            # bitcoind writes a new cookie at every start: re-read it once.
             status, ctype, data = self._send(body, self._auth_header(reload=True))
         if status == 401:
             raise NodeAuthError(f"RPC credentials refused by {self._host}:{self._port}")

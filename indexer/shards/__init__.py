@@ -7,4 +7,11 @@ from indexer.shards.schema import SCHEMAS, TABLES
 from indexer.shards.tables import ShardTables, tables_for_blocks
 from indexer.shards.writer import write_parquet_atomic, write_shard
 
-__all__ = ["SCHEMAS", "TABLES", "ShardTables", "tables_for_blocks", "write_parquet_atomic", "write_shard"]
+__all__ = [
+    "SCHEMAS",
+    "TABLES",
+    "ShardTables",
+    "tables_for_blocks",
+    "write_parquet_atomic",
+    "write_shard",
+]

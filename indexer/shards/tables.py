@@ -30,7 +30,9 @@ class ShardTables:
 
 def tables_for_blocks(blocks: Sequence[tuple[int, ScannedBlock]]) -> ShardTables:
     """Build every shard table for ``(height, scanned block)`` pairs."""
-    cols: dict[str, dict[str, list]] = {name: {f.name: [] for f in schema} for name, schema in SCHEMAS.items()}
+    cols: dict[str, dict[str, list]] = {
+        name: {f.name: [] for f in schema} for name, schema in SCHEMAS.items()
+    }
     b, ins, refs, vo, vs = (cols[n] for n in SCHEMAS)
     for height, block in blocks:
         header = block.header
@@ -123,5 +125,8 @@ def tables_for_blocks(blocks: Sequence[tuple[int, ScannedBlock]]) -> ShardTables
             ):
                 vs[key].append(value)
     return ShardTables(
-        **{name: pa.Table.from_pydict(cols[name], schema=schema) for name, schema in SCHEMAS.items()}
+        **{
+            name: pa.Table.from_pydict(cols[name], schema=schema)
+            for name, schema in SCHEMAS.items()
+        }
     )

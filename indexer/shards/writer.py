@@ -43,4 +43,7 @@ def fsync_dir(directory: Path) -> None:
 
 def write_shard(tables: ShardTables, root: Path, *, name: str) -> dict[str, Path]:
     """Write each table as ``root/<table>/<name>.parquet``; return the paths."""
-    return {table: write_parquet_atomic(data, root / table / f"{name}.parquet") for table, data in tables.items()}
+    return {
+        table: write_parquet_atomic(data, root / table / f"{name}.parquet")
+        for table, data in tables.items()
+    }
