@@ -1,23 +1,29 @@
 # Everything the project needs is installed from here: uv (via pip) and the locked environment.
 SHELL := /bin/bash
-UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+# `python3 -m uv` works whether or not pip's script directory is on PATH.
+UV := python3 -m uv
+FIXTURE_BLOCKS := ../shared/fixtures/mainnet/blocks
 
 .PHONY: bootstrap run test lint format bench
 
 bootstrap:
-	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
-	@uv sync --frozen --quiet
+	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	@$(UV) sync --frozen --quiet
 
-# The main job.
+# The main job. Until the follower and the pipelines exist it decodes the shared mainnet blocks
+# into Parquet shards under var/shards and prints what it wrote.
 run: bootstrap
-	uv run indexer decode-block ../shared/fixtures/mainnet/blocks/839999.bin --out var/shards
+	@for block in $(FIXTURE_BLOCKS)/*.bin; do $(UV) run indexer decode-block "$$block" --out var/shards; done
 
 # The whole test suite.
 test: bootstrap
-	uv run pytest -q
+	$(UV) run pytest -q
 
 lint: bootstrap
-	uv run ruff check . && uv run ruff format --check .
+	$(UV) run ruff check . && $(UV) run ruff format --check .
 
 format: bootstrap
-	uv run ruff format . && uv run ruff check --fix .
+	$(UV) run ruff format . && $(UV) run ruff check --fix .
+
+bench: bootstrap
+	$(UV) run python bench/decode.py
