@@ -1,0 +1,188 @@
+"""Stakes and deposits (PROTOCOL.md §3) and the formula's input rows (§6).
+
+A ``stake`` / ``plan`` binds its carrying transaction: its ``outpoint`` must be that
+transaction's first input's previous outpoint; at most one stake/plan per transaction
+(otherwise all are quarantined). The transaction's outputs paying a vault script of the
+params in force at its height are that actuary's stake or that user's deposits. An output
+counts at height h iff it was created at a height ≤ h and not spent at a height ≤ h.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from drey.formula.reference import FormulaRow
+from drey.messages import Plan, ResolvedParams, Stake
+from drey.rules.calendar import Snapshots, months_between
+from drey.rules.common import verdict
+from drey.rules.inputs import ChainView, Position, PositionedMessage
+from drey.rules.results import MessageStatus
+
+__all__ = ["U64_LIMIT", "Holding", "Ledger", "bind_stakes_and_plans", "formula_rows"]
+
+U64_LIMIT = 1 << 64
+
+
+@dataclass(frozen=True, slots=True)
+class Holding:
+    """A vault output attributed to an actuary (stake) or a user (deposit)."""
+
+    outpoint: bytes
+    height: int
+    value: int
+    spent: int | None
+
+    def counts_at(self, height: int) -> bool:
+        return self.height <= height and (self.spent is None or self.spent > height)
+
+    def heights_counted(self, lo: int, hi: int) -> int:
+        """How many heights in lo … hi this output counts at."""
+        start = max(lo, self.height)
+        end = hi if self.spent is None else min(hi, self.spent - 1)
+        return max(0, end - start + 1)
+
+
+def _sum_at(holdings: Sequence[Holding], height: int) -> int:
+    return sum(h.value for h in holdings if h.counts_at(height))
+
+
+@dataclass(frozen=True, slots=True)
+class Ledger:
+    """Every bound vault output, by actuary and by user_id; ``owners`` is each user's
+    owner key (from its first valid plan)."""
+
+    stakes: Mapping[bytes, tuple[Holding, ...]]
+    deposits: Mapping[int, tuple[Holding, ...]]
+    owners: Mapping[int, bytes]
+
+    def stake_at(self, actuary: bytes, height: int) -> int:
+        return _sum_at(self.stakes.get(actuary, ()), height)
+
+    def deposit_at(self, user_id: int, height: int) -> int:
+        return _sum_at(self.deposits.get(user_id, ()), height)
+
+    def total_deposits_at(self, height: int) -> int:
+        return sum(_sum_at(h, height) for h in self.deposits.values())
+
+    def first_deposit(self, user_id: int) -> int | None:
+        holdings = self.deposits.get(user_id, ())
+        return min((h.height for h in holdings), default=None)
+
+
+def bind_stakes_and_plans(
+    messages: Sequence[PositionedMessage],
+    chain: ChainView,
+    *,
+    first_position: Position | None,
+    params_at: Callable[[int], ResolvedParams],
+    tip: int,
+) -> tuple[Ledger, list[MessageStatus]]:
+    """Apply §3 to the stake and plan messages (chain order) and build the ledger.
+
+    ``params_at(h)`` gives the params of the month containing h. Messages positioned before
+    the first params (or when there is none) are ``ignored``: no roster or operator exists
+    yet. Spends after ``tip`` are not known yet and are ignored.
+    """
+    bindings = [pm for pm in messages if isinstance(pm.message, Stake | Plan)]
+    per_tx: dict[bytes, int] = {}
+    for pm in bindings:
+        per_tx[pm.txid] = per_tx.get(pm.txid, 0) + 1
+    stakes: dict[bytes, list[Holding]] = {}
+    deposits: dict[int, list[Holding]] = {}
+    owners: dict[int, bytes] = {}
+    out: list[MessageStatus] = []
+    for pm in bindings:
+        msg = pm.message
+        assert isinstance(msg, Stake | Plan)
+        if per_tx[pm.txid] > 1:
+            out.append(
+                verdict(
+                    pm,
+                    "quarantined",
+                    "multiple_bindings",
+                    f"{per_tx[pm.txid]} stake/plan messages in transaction {pm.txid[::-1].hex()}",
+                )
+            )
+            continue
+        if first_position is None or pm.position < first_position:
+            out.append(verdict(pm, "ignored", None, "before the first params"))
+            continue
+        params = params_at(pm.height)
+        if isinstance(msg, Plan) and not msg.verify(params.operator):
+            out.append(verdict(pm, "quarantined", "bad_signature", "plan not signed by operator"))
+            continue
+        if msg.outpoint != pm.first_input_prevout:
+            out.append(
+                verdict(
+                    pm,
+                    "quarantined",
+                    "outpoint_mismatch",
+                    "outpoint is not the carrying transaction's first input prevout",
+                )
+            )
+            continue
+        if isinstance(msg, Stake) and msg.actuary not in {e.key for e in params.roster}:
+            out.append(verdict(pm, "quarantined", "not_roster", "actuary is not in the roster"))
+            continue
+        if isinstance(msg, Plan):
+            known = owners.get(msg.user_id)
+            if known is not None and known != msg.owner:
+                out.append(
+                    verdict(
+                        pm,
+                        "quarantined",
+                        "owner_mismatch",
+                        f"user {msg.user_id} belongs to {known.hex()}",
+                    )
+                )
+                continue
+            owners[msg.user_id] = msg.owner
+        vault = set(params.vault)
+        holdings = []
+        for o in chain.outputs_by_txid.get(pm.txid, ()):
+            if o.script in vault and o.height == pm.height:
+                spent = chain.spent_at(o.outpoint)
+                if spent is not None and spent > tip:
+                    spent = None
+                holdings.append(Holding(o.outpoint, o.height, o.value, spent))
+        if isinstance(msg, Stake):
+            stakes.setdefault(msg.actuary, []).extend(holdings)
+        else:
+            deposits.setdefault(msg.user_id, []).extend(holdings)
+        out.append(verdict(pm, "valid"))
+    ledger = Ledger(
+        stakes=MappingProxyType({k: tuple(v) for k, v in stakes.items()}),
+        deposits=MappingProxyType({k: tuple(v) for k, v in deposits.items()}),
+        owners=MappingProxyType(owners),
+    )
+    return ledger, out
+
+
+def formula_rows(
+    ledger: Ledger, *, month: str, snapshots: Snapshots
+) -> tuple[list[FormulaRow], bool]:
+    """§6 input rows of ``month`` (whose snapshot must be known) and whether it overflows.
+
+    One row per user_id whose first deposit is at a height ≤ S_M, by user_id: sat_blocks =
+    Σ_{S_{M−1} < h ≤ S_M} deposit balance at h (computed per output as value × heights
+    counted); age = whole months from the month containing the first deposit to M. A
+    sat_blocks ≥ 2^64 makes the month ``overflow`` (the row keeps the exact value).
+    """
+    s = snapshots.snapshot(month)
+    prev = snapshots.previous(month)
+    assert s is not None and prev is not None
+    rows: list[FormulaRow] = []
+    overflow = False
+    for user_id in sorted(ledger.deposits):
+        holdings = ledger.deposits[user_id]
+        first = min((h.height for h in holdings), default=None)
+        if first is None or first > s:
+            continue
+        sat_blocks = sum(h.value * h.heights_counted(prev + 1, s) for h in holdings)
+        if sat_blocks >= U64_LIMIT:
+            overflow = True
+        age = months_between(snapshots.month_of_height(first), month)
+        rows.append((user_id, sat_blocks, age))
+    return rows, overflow
