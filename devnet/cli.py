@@ -100,6 +100,29 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--rpcthreads", type=int, default=16)
     n.add_argument("--rpcworkqueue", type=int, default=64)
 
+    sim = sub.add_parser(
+        "simulate", help="Drey protocol traffic, honest and hostile, with an answer key"
+    )
+    datadir(sim)
+    sim.add_argument("--months", type=int, default=3, help="allocation months to simulate")
+    sim.add_argument("--actuaries", type=int, default=9, help="roster size N")
+    sim.add_argument("--users", type=int, default=40, help="customers (plans)")
+    sim.add_argument("--seed", default="drey-sim", help="seed for every key, nonce and choice")
+    sim.add_argument(
+        "--scenarios",
+        default="honest",
+        help="NAME[@MONTH[.ROUND]],... or 'all' (see docs/simulator.md)",
+    )
+    sim.add_argument("--blocks-per-month", type=int, default=36)
+    sim.add_argument("--first-month", help="YYYY-MM of the first month (default: 2 years ago)")
+    sim.add_argument(
+        "--paillier-bits",
+        type=int,
+        default=2048,
+        help="threshold Paillier modulus size; smaller (≥ 512) only for tests",
+    )
+    sim.add_argument("--threshold", type=int, help="t (default ⌊N/2⌋ + 1)")
+
     f = sub.add_parser("info", help="print the devnet state")
     datadir(f)
     f.add_argument("--json", action="store_true")
@@ -197,6 +220,8 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "node":
         return _serve(args)
+    if args.command == "simulate":
+        return _simulate(args)
     if args.command == "info":
         with Chain.open(args.datadir) as chain:
             tip = chain.tip
@@ -217,6 +242,45 @@ def _run(args: argparse.Namespace) -> int:
                     print(f"{k}: {v.text() if isinstance(v, Amount) else v}")
         return 0
     raise BadArgument(f"unknown command {args.command!r}")  # pragma: no cover
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    import re
+
+    from devnet.simulate import ScenarioError, SimulationConfig, parse_scenarios, run_simulation
+
+    if args.first_month is not None and not re.fullmatch(
+        r"(19[7-9][0-9]|[2-9][0-9]{3})-(0[1-9]|1[0-2])", args.first_month
+    ):
+        raise BadArgument(f"--first-month must be YYYY-MM, got {args.first_month!r}")
+    try:
+        config = SimulationConfig(
+            datadir=args.datadir,
+            months=args.months,
+            actuaries=args.actuaries,
+            users=args.users,
+            seed=args.seed,
+            scenarios=parse_scenarios(args.scenarios),
+            blocks_per_month=args.blocks_per_month,
+            first_month=args.first_month,
+            paillier_bits=args.paillier_bits,
+            threshold=args.threshold,
+        )
+    except ScenarioError as exc:
+        raise BadArgument(str(exc)) from None
+    report = run_simulation(config, log=lambda msg: print(msg, file=sys.stderr))
+    print(
+        json.dumps(
+            {
+                "datadir": str(report.datadir),
+                "answer_key": str(report.answer_key),
+                "height": report.tip_height,
+                "seconds": round(report.seconds, 3),
+                "months": dict(report.months),
+            }
+        )
+    )
+    return 0
 
 
 def _read(path: Path) -> bytes:

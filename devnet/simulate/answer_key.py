@@ -1,0 +1,376 @@
+"""The answer key: what the simulator knows happened, as JSON (format in docs/simulator.md).
+
+Built from the simulator's own bookkeeping (:mod:`devnet.simulate.oracle`) of the final
+chain and from its intentions (the director's scenario log, the registry of inscriptions).
+After writing, :func:`cross_check` compares the two: every scenario must have done what it
+was meant to (a forged share found invalid, a copy found a copy, …), otherwise
+:class:`~devnet.simulate.errors.InconsistentOutcome` is raised.
+
+Conventions: keys and roots are lowercase hex (roots big-endian, as on the wire); block hashes
+are in display order (as bitcoind prints them); actuaries are named by roster index (1-based)
+with the keys listed once under ``roster``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from devnet.simulate.errors import InconsistentOutcome
+from devnet.simulate.oracle import MonthState, Package, RoundState, State
+
+if TYPE_CHECKING:
+    from devnet.simulate.run import Simulation
+
+__all__ = ["FORMAT", "build_answer_key", "cross_check", "write_inscriptions"]
+
+FORMAT = "drey-devnet-answer-key/1"
+
+
+def _hx(b: bytes | None) -> str | None:
+    return None if b is None else b.hex()
+
+
+def _display(h: bytes | None) -> str | None:
+    return None if h is None else h[::-1].hex()
+
+
+def build_answer_key(sim: Simulation) -> dict[str, Any]:
+    state: State = sim.state
+    cfg = sim.config
+    rp = state.resolved
+    assert rp is not None and state.params is not None
+    index = {e.key: e.index for e in rp.roster}
+    months = [_month(m, index) for m in state.months if m.month <= sim.last_month]
+    return {
+        "format": FORMAT,
+        "seed": cfg.seed,
+        "first_month": sim.plan.first_month,
+        "months_simulated": cfg.months,
+        "blocks_per_month": cfg.blocks_per_month,
+        "actuaries": cfg.actuaries,
+        "users": cfg.users,
+        "paillier_bits": cfg.paillier_bits,
+        "scenarios": [s.label() for s in cfg.scenarios],
+        "founder": sim.founder.hex(),
+        "operator": sim.operator.key.hex(),
+        "vault": [v.hex() for v in rp.vault],
+        "params": {
+            "id": state.params.id,
+            "height": state.params.height,
+            "first_month": rp.first_month,
+            "threshold": rp.threshold,
+            "min_stake": rp.min_stake,
+            "supermajority": list(rp.supermajority),
+            "confirmations": rp.confirmations,
+            "race_offset": rp.race_offset,
+            "vrf_window": rp.vrf_window,
+            "lead_window": rp.lead_window,
+            "race_window": rp.race_window,
+            "share_window": rp.share_window,
+            "max_rounds": rp.max_rounds,
+            "dreybits_per_month": rp.dreybits_per_month,
+            "fee_bps": rp.fee_bps,
+            "penalty_bps": rp.penalty_bps,
+            "lead_bps": rp.lead_bps,
+            "months_depth": rp.months_depth,
+            "paillier_n_bits": int.from_bytes(rp.paillier.n, "big").bit_length(),
+        },
+        "formula": {
+            "manifest": sim.manifest_id,
+            "parts": list(sim.formula_parts),
+            "sha256": _module_sha(sim),
+        },
+        "roster": [
+            {"index": e.index, "key": e.key.hex(), "vrf_key": e.vrf_key.hex()} for e in rp.roster
+        ],
+        "chain": {
+            "params_height": state.params.height,
+            "tip_height": state.tip,
+            "tip_hash": _display(sim.view.hash(state.tip)),
+            "blocks": state.tip,
+            "snapshots": state.snapshots,
+        },
+        "reorgs": sim.reorgs,
+        "months": months,
+        "months_roots": [[m, r.hex()] for m, r in state.months_roots if m <= sim.last_month],
+        "carried": state.carried,
+        "scenario_log": [
+            {
+                "scenario": t.spec.label(),
+                "month": t.month,
+                "actors": t.actors,
+                "triggered": t.triggered,
+                "problem": t.problem,
+                "events": t.events,
+            }
+            for t in sim.director.triggers
+        ],
+        "inscriptions": "inscriptions.jsonl",
+    }
+
+
+def _module_sha(sim: Simulation) -> str:
+    return hashlib.sha256(sim.public.module(sim.view)).hexdigest()
+
+
+def _package(p: Package, index: dict[bytes, int]) -> dict[str, Any]:
+    return {
+        "package": p.id,
+        "actuary": index[p.actuary],
+        "kind": p.kind,
+        "role": p.role,
+        "rank": p.rank,
+        "height": p.height,
+        "outcome": p.outcome,
+        "reveal_height": p.reveal_height,
+        "share_indices": list(p.share_indices),
+        "month_root": _hx(p.result.month_root) if p.result else None,
+        "n_rows": p.result.n_rows if p.result else None,
+        "months_root": _hx(p.result.months_root) if p.result else None,
+        "problem": p.problem,
+        "valid": p.valid,
+        "agrees": p.agrees,
+        "counts": p.counts,
+    }
+
+
+def _round(rs: RoundState, index: dict[bytes, int]) -> dict[str, Any]:
+    ledger: dict[str, int] = {}
+    for e in rs.ledger:
+        ledger[e.status] = ledger.get(e.status, 0) + 1
+    return {
+        "round": rs.round,
+        "G": rs.G,
+        "seed_hash": _display(rs.seed_hash),
+        "vrfs": [
+            {"actuary": index[k], "id": pm.id, "height": pm.height}
+            for k, pm in sorted(rs.vrfs.items(), key=lambda kv: kv[1].position)
+        ],
+        "randomness": _hx(rs.randomness),
+        "weights": [[index[k], w] for k, w in rs.weights],
+        "lead": None if rs.lead is None else index[rs.lead],
+        "lead_package": None
+        if rs.lead_package is None
+        else {"id": rs.lead_package.id, "height": rs.lead_package.height},
+        "L": rs.L,
+        "race_close": rs.C,
+        "C_s": rs.C_s,
+        "RS": rs.RS,
+        "share_end": rs.SE,
+        "race_end": rs.X,
+        "race": [
+            {"actuary": index[p.actuary], "id": p.id, "height": p.height, "rank": p.rank}
+            for p in rs.race
+        ],
+        "late": [{"actuary": index[p.actuary], "id": p.id, "height": p.height} for p in rs.late],
+        "public_results": rs.public,
+        "reveals": [_package(p, index) for p in rs.owed()],
+        "share_entries": ledger,
+        "decision": rs.decision,
+        "decided_height": rs.D,
+        "decision_reason": rs.decision_reason,
+        "support": rs.support,
+        "settled": rs.settled,
+        "rewards": [
+            {"actuary": index[k], "role": role, "rank": rank, "sats": sats}
+            for k, role, rank, sats in rs.rewards
+        ],
+    }
+
+
+def _month(ms: MonthState, index: dict[bytes, int]) -> dict[str, Any]:
+    exp = ms.expected
+    return {
+        "month": ms.month,
+        "S_prev": ms.S_prev,
+        "S": ms.S,
+        "A_prev": ms.A_prev,
+        "B": ms.B,
+        "roster": [
+            {
+                "actuary": i,
+                "stake": stake,
+                "slashed": slashed,
+                "weight": weight,
+                "eligible": ok,
+            }
+            for i, _, stake, slashed, weight, ok in ms.roster
+        ],
+        "eligible": sorted(index[k] for k in ms.eligible),
+        "E": ms.E,
+        "m": ms.m,
+        "need": ms.need,
+        "under_threshold": ms.under_threshold,
+        "n_rows": exp.n_rows,
+        "overflow": exp.overflow,
+        "total_deposits": exp.total_deposits,
+        "pool_sats": ms.pool_sats,
+        "dreybits_total": sum(exp.dreybits),
+        "allocation_sha256": _hx(exp.sha256),
+        "month_root": _hx(exp.month_root),
+        "commitment": _hx(exp.commitment.to_bytes(32, "big")) if not exp.overflow else None,
+        "outcome": ms.outcome,
+        "decided_height": ms.decided_height,
+        "accepted_round": ms.accepted_round,
+        "leaf": None if ms.leaf is None else ms.leaf.to_bytes(32, "big").hex(),
+        "months_root": None
+        if ms.months_tree_after is None
+        else ms.months_tree_after.root.to_bytes(32, "big").hex(),
+        "publication": None
+        if ms.publication is None
+        else {"id": ms.publication.id, "height": ms.publication.height},
+        "rounds": [_round(r, index) for r in ms.rounds],
+        "rewards": [
+            {"round": r.round, "actuary": index[k], "role": role, "rank": rank, "sats": sats}
+            for r in ms.rounds
+            for k, role, rank, sats in r.rewards
+        ],
+        "offences": [
+            {
+                "offence": o.offence,
+                "actuary": index[o.actuary],
+                "round": o.round,
+                "height": o.height,
+                "slash": o.slash,
+            }
+            for o in ms.offences
+        ],
+        "slashed_total": ms.slashed_total,
+        "carried_in": ms.carried_in,
+        "carried_out": ms.carried_out,
+        "redistribution": sorted([u, s] for u, s in ms.credited.items()),
+        "settled": ms.settled,
+    }
+
+
+def write_inscriptions(sim: Simulation, path: Path) -> None:
+    """One JSON line per inscription the simulator made: where it landed and its status."""
+    statuses = sim.state.statuses
+    view = sim.view
+    with path.open("w", encoding="utf-8") as fh:
+        for item in sim.registry.items:
+            pm = view.by_id.get(item.id)
+            status = statuses.get(item.id)
+            row = {
+                "id": item.id,
+                "kind": item.kind,
+                "sender": item.sender,
+                "month": item.month,
+                "round": item.round,
+                "intent": item.intent,
+                "body_sha256": item.body_sha256,
+                "height": None if pm is None else pm.height,
+                "position": None if pm is None else list(pm.position),
+                "status": None if status is None else status[0],
+                "reason": None if status is None else status[1],
+                **({"detail": item.detail} if item.detail else {}),
+            }
+            fh.write(json.dumps(row, sort_keys=True) + "\n")
+
+
+# ----------------------------------------------------------------------------------------
+def cross_check(sim: Simulation) -> list[str]:
+    """Intentions against outcomes: raises :class:`InconsistentOutcome` when something the
+    simulator did had not the effect it meant; returns the scenarios that found no occasion
+    to act (e.g. too few actuaries for the roles), which are warnings."""
+    state = sim.state
+    rp = state.resolved
+    assert rp is not None
+    key_of = {e.index: e.key for e in rp.roster}
+    problems: list[str] = []
+    warnings: list[str] = []
+    for t in sim.director.triggers:
+        label = t.spec.label()
+        if not t.triggered:
+            warnings.append(f"{label} never triggered ({t.problem or 'no occasion'})")
+            continue
+        ms = state.month(t.month)
+        if ms is None:
+            problems.append(f"{label}: month {t.month} not evaluated")
+            continue
+        if t.spec.name == "withdraw_below_min":
+            actor = key_of[t.actors["withdraw"][0]]
+            if actor in ms.eligible:
+                problems.append(f"{label}: actuary {t.actors['withdraw'][0]} still eligible")
+            continue
+        if t.spec.name == "honest":
+            continue
+        if t.spec.round >= len(ms.rounds):
+            problems.append(f"{label}: round {t.spec.round} does not exist")
+            continue
+        rs = ms.rounds[t.spec.round]
+        offences = {(o.offence, o.actuary) for o in rs.offences}
+        for ev in t.events:
+            actor = key_of.get(ev["actor"])  # type: ignore[call-overload]
+            ids = ev["ids"]
+            intent = ev["intent"]
+            if intent == "silent_lead":
+                ok = rs.lead_package is None and ("missed_lead", actor) in offences
+            elif intent == "wrong_table":
+                ok = (
+                    rs.lead_package is not None
+                    and not rs.lead_package.valid
+                    and rs.decision == "rejected"
+                    and ("invalid_lead_result", actor) in offences
+                )
+            elif intent in ("copy_repost", "copy_reencrypt"):
+                pkg = rs.package(ids[0])  # type: ignore[index]
+                ok = pkg is not None and pkg.outcome == "copy" and ("copy", actor) in offences
+            elif intent == "early_secondary":
+                status = state.statuses.get(ids[0])  # type: ignore[index]
+                ok = status is not None and status[0] == "early"
+            elif intent == "late_secondary":
+                ok = any(p.id == ids[0] for p in rs.late)  # type: ignore[index]
+            elif intent == "premature_share":
+                ok = ("premature_share", actor) in offences
+            elif intent == "forged_share":
+                ok = ("invalid_share_proof", actor) in offences
+            elif intent == "few_shares":
+                ok = ("withheld_share", actor) in offences
+            elif intent == "reorg":
+                moved = [r for r in sim.reorgs if r["package"] == ids[0]]  # type: ignore[index]
+                ok = bool(moved) and moved[0]["to_height"] not in (None, moved[0]["from_height"])
+            else:
+                ok = True
+            if not ok:
+                problems.append(f"{label}: {intent} by actuary {ev['actor']} had no effect")
+        if t.spec.name == "few_shares":
+            unrevealed = [p for p in rs.owed() if p.outcome == "unrevealed"]
+            if not unrevealed:
+                problems.append(f"{label}: no package left unrevealed")
+    # Honest share entries are valid; honest packages reveal to valid results.
+    for ms in state.months:
+        for rs in ms.rounds:
+            for e in rs.ledger:
+                item = sim.registry.by_id.get(e.shares_id)
+                if (
+                    item is not None
+                    and item.intent == "honest"
+                    and e.status
+                    not in (
+                        "valid",
+                        "duplicate",
+                    )
+                ):
+                    problems.append(f"honest share entry {e.shares_id}#{e.entry} is {e.status}")
+            for p in rs.owed():
+                item = sim.registry.by_id.get(p.id)
+                if (
+                    item is not None
+                    and item.intent in ("honest", "early_secondary", "late_secondary")
+                    and p.outcome not in ("result", "unrevealed", "pending")
+                ):
+                    problems.append(f"honest package {p.id} revealed as {p.outcome}")
+                if (
+                    p.outcome == "result"
+                    and item is not None
+                    and item.intent == "honest"
+                    and not p.valid
+                ):
+                    problems.append(f"honest package {p.id} invalid: {p.problem}")
+    if problems:
+        raise InconsistentOutcome("; ".join(problems))
+    return warnings
