@@ -12,6 +12,7 @@ from pathlib import Path
 
 from indexer.bitcoin.transaction import Transaction
 from indexer.errors import ConfigError, DecodeError, IndexerError
+from indexer.follow.cli import add_subcommands as add_follow_subcommands
 from indexer.inscriptions.inscription import Inscription
 from indexer.inscriptions.transaction import inscriptions_in_transaction
 from indexer.networks import NETWORKS, bip34_height, first_inscription_height
@@ -110,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--height", type=int, help="block height (default: the coinbase's BIP34 height)")
     p.add_argument("--network", choices=sorted(NETWORKS), default="mainnet")
     p.set_defaults(func=cmd_decode_block)
+
+    add_follow_subcommands(sub)  # follow, status
     return parser
 
 

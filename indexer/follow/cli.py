@@ -1,0 +1,156 @@
+"""The ``follow`` and ``status`` subcommands of ``indexer`` (wired in by ``indexer/cli.py``).
+
+Exit codes of ``follow``: 0 stopped (SIGINT/SIGTERM, or caught up with ``--exit-at-tip``),
+2 bad configuration, 3 reorg deeper than the finality zone (see the message for the
+``--rebuild-from`` height), 1 any other error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from indexer.errors import ConfigError
+from indexer.follow.config import load_config
+from indexer.follow.errors import DeepReorgError, FollowError
+from indexer.follow.follower import Follower
+from indexer.follow.logs import setup_logging
+from indexer.follow.status import node_status, render_text, shard_status
+from indexer.networks import NETWORKS
+
+EXIT_DEEP_REORG = 3
+
+# Flag dest -> config key (flags override the file; None means "not given").
+_OVERRIDES = (
+    "shard_root",
+    "network",
+    "rpc_url",
+    "rpc_user",
+    "rpc_password",
+    "rpc_cookie",
+    "rest_url",
+    "zmq",
+    "start_height",
+    "vault_scripts",
+    "vault_outpoints",
+    "finality_depth",
+    "blocks_dir",
+    "range_blocks",
+    "bucket_blocks",
+    "fetch_workers",
+    "prefetch_blocks",
+    "poll_interval",
+    "retire_grace",
+)
+
+
+def _add_node_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, help="TOML config file (flags override it)")
+    p.add_argument("--shard-root", dest="shard_root", help="shard root directory")
+    p.add_argument("--network", choices=NETWORKS)
+    p.add_argument("--rpc-url", dest="rpc_url", help="node RPC, http://host:port/")
+    p.add_argument("--rpc-user", dest="rpc_user")
+    p.add_argument("--rpc-password", dest="rpc_password")
+    p.add_argument("--rpc-cookie", dest="rpc_cookie", help="cookie file (re-read after a 401)")
+
+
+def add_subcommands(sub: Any) -> None:
+    p = sub.add_parser(
+        "follow",
+        help="follow a node from a start height to the tip and stay there, writing shards",
+        description="Follow a Bitcoin node into the shard tables (see docs/follower.md).",
+    )
+    _add_node_flags(p)
+    p.add_argument("--rest-url", dest="rest_url", help="REST base URL (blocks as .bin)")
+    p.add_argument("--rest", action="store_true", help="use REST on the RPC URL's host and port")
+    p.add_argument("--zmq", action="append", help="ZMQ endpoint (sequence/hashblock); repeat")
+    p.add_argument("--start-height", dest="start_height", type=int)
+    p.add_argument(
+        "--vault-script", dest="vault_scripts", action="append", help="watched scriptPubKey (hex)"
+    )
+    p.add_argument(
+        "--vault-outpoint",
+        dest="vault_outpoints",
+        action="append",
+        help="vault output unspent before the start height (txid:vout)",
+    )
+    p.add_argument("--finality-depth", dest="finality_depth", type=int)
+    p.add_argument("--blocks-dir", dest="blocks_dir", help="Core blocks directory for backfill")
+    p.add_argument("--range-blocks", dest="range_blocks", type=int)
+    p.add_argument("--bucket-blocks", dest="bucket_blocks", type=int)
+    p.add_argument("--fetch-workers", dest="fetch_workers", type=int)
+    p.add_argument("--prefetch-blocks", dest="prefetch_blocks", type=int)
+    p.add_argument("--poll-interval", dest="poll_interval", type=float)
+    p.add_argument("--retire-grace", dest="retire_grace", type=float)
+    p.add_argument(
+        "--rebuild-from",
+        type=int,
+        metavar="HEIGHT",
+        help="drop everything committed at or above HEIGHT first (deep-reorg recovery)",
+    )
+    p.add_argument("--exit-at-tip", action="store_true", help="exit once caught up")
+    p.add_argument("--progress", choices=("auto", "always", "never"), default="auto")
+    p.add_argument("--log-format", choices=("kv", "json"), default="kv")
+    p.add_argument("--log-level", choices=("debug", "info", "warning"), default="info")
+    p.set_defaults(func=cmd_follow)
+
+    s = sub.add_parser("status", help="committed tip, lag behind the node, shard counts")
+    _add_node_flags(s)
+    s.add_argument("--json", action="store_true", help="one JSON object")
+    s.add_argument("--no-node", action="store_true", help="do not contact the node")
+    s.set_defaults(func=cmd_status)
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    out = {k: getattr(args, k, None) for k in _OVERRIDES}
+    if getattr(args, "rest", False) and out.get("rest_url") is None:
+        out["rest_url"] = True
+    return out
+
+
+def cmd_follow(args: argparse.Namespace) -> int:
+    config = load_config(args.config, _overrides(args))
+    log = setup_logging(fmt=args.log_format, level=getattr(logging, args.log_level.upper()))
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
+    progress = args.progress == "always" or (args.progress == "auto" and sys.stderr.isatty())
+    follower = Follower(config, log=log, stop=stop, progress=progress)
+    try:
+        m = follower.run(exit_at_tip=args.exit_at_tip, rebuild_from=args.rebuild_from)
+    except DeepReorgError as exc:
+        print(f"indexer follow: {exc}", file=sys.stderr)
+        return EXIT_DEEP_REORG
+    except FollowError as exc:
+        print(f"indexer follow: {exc}", file=sys.stderr)
+        return 1
+    log.info("stopped", extra={"fields": {"tip": m.tip_height, "hash": m.tip_hash}})
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config, _overrides(args))
+        root = config.shard_root
+    except ConfigError:
+        if args.shard_root is None:
+            raise
+        config = None
+        root = Path(args.shard_root)
+    status = shard_status(root)
+    asked = args.config is not None or args.rpc_url is not None
+    if config is not None and asked and not args.no_node:
+        tip = status.get("tip", {}).get("height") if status.get("committed") else None
+        status["node"] = node_status(config, tip)
+    print(json.dumps(status) if args.json else render_text(status))
+    return 0

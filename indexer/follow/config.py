@@ -1,0 +1,344 @@
+"""The follower's configuration: a TOML file, overridden by command-line flags.
+
+Every key may sit at the top level of the file or in the table named in :data:`SECTIONS`
+(``[node]``, ``[storage]``, ``[tuning]``), so both of these work::
+
+    network = "regtest"
+    shard_root = "var/shards"
+    [node]
+    rpc_url = "http://127.0.0.1:18443/"
+    rpc_cookie = "var/devnet/regtest/.cookie"
+    zmq = ["tcp://127.0.0.1:28332"]
+
+Relative paths in a file are relative to the file's directory; on the command line, to the
+working directory. ``docs/follower.md`` lists every key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from indexer.errors import ConfigError
+from indexer.networks import NETWORKS, Network, first_inscription_height
+
+DEFAULT_RPC_PORTS: dict[str, int] = {
+    "mainnet": 8332,
+    "testnet": 18332,
+    "testnet4": 48332,
+    "signet": 38332,
+    "regtest": 18443,
+}
+_NET_DIRS = {
+    "mainnet": "",
+    "testnet": "testnet3",
+    "testnet4": "testnet4",
+    "signet": "signet",
+    "regtest": "regtest",
+}
+_OUTPOINT = re.compile(r"([0-9a-fA-F]{64}):(\d{1,10})")
+_HEX = re.compile(r"(?:[0-9a-fA-F]{2})+")
+
+# Finality depth: blocks this far below the node's tip are treated as final (compacted into
+# immutable range shards, never rolled back). Bitcoin reorgs deeper than 2 blocks have not
+# happened on mainnet since 2013 (the 24-block fork of the 0.8 upgrade); 6 is the customary
+# confirmation count; 12 doubles it for the price of a dozen small files per table.
+DEFAULT_FINALITY_DEPTH = 12
+
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "node": (
+        "rpc_url",
+        "rpc_user",
+        "rpc_password",
+        "rpc_cookie",
+        "rest_url",
+        "zmq",
+        "rpc_timeout",
+    ),
+    "storage": ("shard_root", "range_blocks", "bucket_blocks", "retire_grace"),
+    "tuning": (
+        "fetch_workers",
+        "prefetch_blocks",
+        "batch_max_bytes",
+        "hash_batch",
+        "poll_interval",
+        "backoff_initial",
+        "backoff_max",
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FollowConfig:
+    """What ``indexer follow`` needs. Build with :func:`load_config` or directly; invalid
+    values raise :class:`~indexer.errors.ConfigError` naming the key."""
+
+    shard_root: Path
+    network: Network = "mainnet"
+    rpc_url: str | None = None  # default: http://127.0.0.1:<network's RPC port>/
+    rpc_user: str | None = None
+    rpc_password: str | None = None
+    rpc_cookie: Path | None = None  # default: ~/.bitcoin/<network dir>/.cookie
+    rest_url: str | None = None  # None: blocks over RPC (getblock <hash> 0)
+    zmq: tuple[str, ...] = ()
+    start_height: int | None = None  # default: the network's first inscription height
+    vault_scripts: tuple[bytes, ...] = ()
+    vault_outpoints: tuple[tuple[str, int], ...] = ()  # vault outputs unspent before start
+    finality_depth: int = DEFAULT_FINALITY_DEPTH
+    blocks_dir: Path | None = None
+    range_blocks: int = 100
+    bucket_blocks: int = 10_000
+    retire_grace: float = 60.0
+    fetch_workers: int = 4
+    prefetch_blocks: int = 16
+    batch_max_bytes: int = 512 * 1024 * 1024
+    hash_batch: int = 500
+    poll_interval: float = 5.0
+    rpc_timeout: float = 30.0
+    backoff_initial: float = 0.25
+    backoff_max: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.network not in NETWORKS:
+            raise ConfigError(f"network: {self.network!r} is not one of {', '.join(NETWORKS)}")
+        for name in ("rpc_url", "rest_url"):
+            url = getattr(self, name)
+            if url is not None:
+                parts = urlsplit(url)
+                if parts.scheme != "http" or not parts.hostname:
+                    raise ConfigError(f"{name}: expected http://host:port, got {url!r}")
+                try:
+                    parts.port  # noqa: B018 - raises on a bad port
+                except ValueError:
+                    raise ConfigError(f"{name}: bad port in {url!r}") from None
+        if (self.rpc_user is None) != (self.rpc_password is None):
+            raise ConfigError("rpc_user and rpc_password go together (or use rpc_cookie)")
+        if self.rpc_user is not None and self.rpc_cookie is not None:
+            raise ConfigError("give rpc_user/rpc_password or rpc_cookie, not both")
+        for address in self.zmq:
+            if "://" not in address:
+                raise ConfigError(f"zmq: {address!r} is not a ZeroMQ endpoint (tcp://host:port)")
+        if self.start_height is not None and self.start_height < 0:
+            raise ConfigError(f"start_height: must be ≥ 0, got {self.start_height}")
+        for script in self.vault_scripts:
+            if not 0 < len(script) <= 10_000:
+                raise ConfigError(f"vault_scripts: a script must be 1..10000 bytes, got {script!r}")
+        if len(set(self.vault_scripts)) != len(self.vault_scripts):
+            raise ConfigError("vault_scripts: a script is listed twice")
+        for txid, vout in self.vault_outpoints:
+            if len(txid) != 64 or not 0 <= vout <= 0xFFFFFFFF:
+                raise ConfigError(f"vault_outpoints: bad outpoint {txid}:{vout}")
+        checks: list[tuple[str, bool, str]] = [
+            ("finality_depth", 1 <= self.finality_depth <= 10_000, "1..10000"),
+            ("range_blocks", 1 <= self.range_blocks <= 100_000, "1..100000"),
+            ("bucket_blocks", self.bucket_blocks >= 1, "≥ 1"),
+            ("retire_grace", self.retire_grace >= 0, "≥ 0"),
+            ("fetch_workers", 1 <= self.fetch_workers <= 64, "1..64"),
+            ("prefetch_blocks", 1 <= self.prefetch_blocks <= 10_000, "1..10000"),
+            ("batch_max_bytes", self.batch_max_bytes >= 1 << 20, "≥ 1 MiB"),
+            ("hash_batch", 1 <= self.hash_batch <= 50_000, "1..50000"),
+            ("poll_interval", 0.01 <= self.poll_interval <= 3600, "0.01..3600 s"),
+            ("rpc_timeout", 0.1 <= self.rpc_timeout <= 3600, "0.1..3600 s"),
+            ("backoff_initial", 0.001 <= self.backoff_initial <= 60, "0.001..60 s"),
+            (
+                "backoff_max",
+                self.backoff_initial <= self.backoff_max <= 3600,
+                "backoff_initial..3600 s",
+            ),
+        ]
+        for name, ok, allowed in checks:
+            if not ok:
+                raise ConfigError(f"{name}: {getattr(self, name)!r} is out of range ({allowed})")
+        if self.bucket_blocks % self.range_blocks:
+            raise ConfigError(
+                f"bucket_blocks ({self.bucket_blocks}) must be a multiple of range_blocks "
+                f"({self.range_blocks}) so range shards never cross a bucket"
+            )
+
+    # -- derived values -----------------------------------------------------------------------
+    @property
+    def first_height(self) -> int:
+        """The first height indexed."""
+        if self.start_height is not None:
+            return self.start_height
+        return first_inscription_height(self.network)
+
+    @property
+    def resolved_rpc_url(self) -> str:
+        return self.rpc_url or f"http://127.0.0.1:{DEFAULT_RPC_PORTS[self.network]}/"
+
+    @property
+    def resolved_cookie(self) -> Path | None:
+        """The cookie file to use (None with user/password)."""
+        if self.rpc_user is not None:
+            return None
+        if self.rpc_cookie is not None:
+            return self.rpc_cookie
+        return Path.home() / ".bitcoin" / _NET_DIRS[self.network] / ".cookie"
+
+    def content_settings(self) -> dict[str, Any]:
+        """The settings the shard contents depend on (recorded in the manifest; changing one
+        needs a rebuild)."""
+        return {
+            "network": self.network,
+            "start_height": self.first_height,
+            "vault_scripts": sorted(s.hex() for s in self.vault_scripts),
+            "vault_outpoints": sorted(f"{t}:{v}" for t, v in self.vault_outpoints),
+        }
+
+
+def _as_path(value: Any, key: str, base: Path | None) -> Path:
+    if not isinstance(value, str | Path) or not str(value):
+        raise ConfigError(f"{key}: expected a path, got {value!r}")
+    p = Path(value).expanduser()
+    return p if p.is_absolute() or base is None else base / p
+
+
+def _as_int(value: Any, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{key}: expected an integer, got {value!r}")
+    return value
+
+
+def _as_float(value: Any, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{key}: expected a number, got {value!r}")
+    return float(value)
+
+
+def _as_str(value: Any, key: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{key}: expected a string, got {value!r}")
+    return value
+
+
+def _str_list(value: Any, key: str) -> list[str]:
+    if isinstance(value, str):
+        return [value] if value else []
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{key}: expected a string or a list of strings, got {value!r}")
+    return list(value)
+
+
+def parse_vault_script(text: str) -> bytes:
+    if not _HEX.fullmatch(text):
+        raise ConfigError(f"vault_scripts: {text[:80]!r} is not hex (a scriptPubKey)")
+    return bytes.fromhex(text)
+
+
+def parse_outpoint(text: str) -> tuple[str, int]:
+    m = _OUTPOINT.fullmatch(text.strip())
+    if not m:
+        raise ConfigError(f"vault_outpoints: {text!r} is not <txid>:<vout>")
+    return m.group(1).lower(), int(m.group(2))
+
+
+_FIELDS = {f.name for f in fields(FollowConfig)}
+
+
+def _convert(key: str, value: Any, base: Path | None, rpc_url: Any) -> Any:
+    if key in ("shard_root", "blocks_dir", "rpc_cookie"):
+        return _as_path(value, key, base)
+    if key in ("rpc_url", "rpc_user", "rpc_password", "network"):
+        return _as_str(value, key)
+    if key == "rest_url":
+        if value is True:
+            # REST is served on the RPC port: reuse the RPC URL's scheme, host and port.
+            url = rpc_url if isinstance(rpc_url, str) else None
+            return "REST_FROM_RPC" if url is None else _rest_from_rpc(url)
+        if value is False:
+            return None
+        return _as_str(value, key)
+    if key == "zmq":
+        return tuple(_str_list(value, key))
+    if key == "vault_scripts":
+        return tuple(parse_vault_script(v) for v in _str_list(value, key))
+    if key == "vault_outpoints":
+        return tuple(parse_outpoint(v) for v in _str_list(value, key))
+    if key in ("start_height",):
+        return None if value is None else _as_int(value, key)
+    if key in (
+        "finality_depth",
+        "range_blocks",
+        "bucket_blocks",
+        "fetch_workers",
+        "prefetch_blocks",
+        "batch_max_bytes",
+        "hash_batch",
+    ):
+        return _as_int(value, key)
+    return _as_float(value, key)
+
+
+def _rest_from_rpc(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _flatten(doc: Mapping[str, Any], source: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in doc.items():
+        if key in SECTIONS and isinstance(value, dict):
+            for sub, v in value.items():
+                if sub not in SECTIONS[key]:
+                    raise ConfigError(_unknown(sub, f"[{key}] of {source}"))
+                out[sub] = v
+        elif key in _FIELDS:
+            out[key] = value
+        else:
+            raise ConfigError(_unknown(key, source))
+    return out
+
+
+def _unknown(key: str, where: str) -> str:
+    close = difflib.get_close_matches(key, sorted(_FIELDS), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown key {key!r} in {where}{hint}"
+
+
+def load_config(
+    path: str | Path | None = None, overrides: Mapping[str, Any] | None = None
+) -> FollowConfig:
+    """Read ``path`` (TOML) and apply ``overrides`` (flag values, ``None`` meaning "not
+    given"); raise :class:`ConfigError` with the key at fault."""
+    values: dict[str, Any] = {}
+    base: Path | None = None
+    if path is not None:
+        p = Path(path)
+        try:
+            doc = tomllib.loads(p.read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"config file {p} does not exist") from None
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {p}: {exc}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{p} is not valid TOML: {exc}") from None
+        base = p.resolve().parent
+        raw = _flatten(doc, str(p))
+        for key, value in raw.items():
+            values[key] = _convert(key, value, base, raw.get("rpc_url"))
+    for key, value in (overrides or {}).items():
+        if value is None:
+            continue
+        if key not in _FIELDS:
+            raise ConfigError(_unknown(key, "the command line"))
+        values[key] = _convert(key, value, None, values.get("rpc_url"))
+    if values.get("rest_url") == "REST_FROM_RPC":
+        values["rest_url"] = _rest_from_rpc(
+            values.get("rpc_url")
+            or f"http://127.0.0.1:{DEFAULT_RPC_PORTS.get(values.get('network', 'mainnet'), 8332)}/"
+        )
+    if "shard_root" not in values:
+        raise ConfigError("shard_root is required (in the config file or --shard-root)")
+    return FollowConfig(**values)
+
+
+def with_overrides(config: FollowConfig, **changes: Any) -> FollowConfig:
+    """A copy of ``config`` with ``changes`` (validated again)."""
+    return replace(config, **changes)

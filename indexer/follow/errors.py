@@ -1,0 +1,42 @@
+"""Errors of the block follower. All derive from :class:`indexer.errors.IndexerError`; bad
+configuration is :class:`indexer.errors.ConfigError` (re-exported here)."""
+
+from __future__ import annotations
+
+from indexer.errors import ConfigError, IndexerError
+
+__all__ = [
+    "ConfigError",
+    "DeepReorgError",
+    "FollowError",
+    "ManifestError",
+    "ShardRootBusyError",
+    "StoppedError",
+]
+
+
+class FollowError(IndexerError):
+    """Root of the follower's errors."""
+
+
+class ManifestError(FollowError):
+    """A manifest that cannot be read or does not describe a valid committed state."""
+
+
+class ShardRootBusyError(FollowError):
+    """Another follower holds the shard root's lock."""
+
+
+class StoppedError(FollowError):
+    """The follower was asked to stop while waiting (for the node, or between blocks)."""
+
+
+class DeepReorgError(FollowError):
+    """The node's best chain forks from the indexed chain at or below the final height: the
+    follower will not undo blocks it declared final. ``fork_height`` is the highest height
+    where both chains agree, when it could be determined."""
+
+    def __init__(self, message: str, *, fork_height: int | None, final_height: int) -> None:
+        super().__init__(message)
+        self.fork_height = fork_height
+        self.final_height = final_height
