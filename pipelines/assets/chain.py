@@ -1,0 +1,63 @@
+"""Group ``chain``: the blocks and the vault ledger, copied from the committed shards.
+
+The shards are the follower's; the warehouse keeps its own copy so that a published
+warehouse never depends on files the follower may rewrite after a reorg.
+"""
+
+import dagster as dg
+
+from pipelines.assets._common import table_metadata
+from pipelines.settings import Warehouse
+from pipelines.sources import read_shard_table
+
+
+def _copy(warehouse: Warehouse, table: str, order: str) -> dg.MaterializeResult:
+    data = read_shard_table(warehouse.shards, table, order=order)
+    warehouse.store.write(table, data)
+    return dg.MaterializeResult(metadata=table_metadata({table: data}))
+
+
+@dg.asset(group_name="chain", kinds={"parquet"})
+def blocks(warehouse: Warehouse) -> dg.MaterializeResult:
+    """One row per committed block: height, hash, header fields."""
+    data = read_shard_table(warehouse.shards, "blocks", order="height")
+    warehouse.store.write("blocks", data)
+    meta = table_metadata({"blocks": data})
+    if data.num_rows:
+        meta["tip_height"] = dg.MetadataValue.int(data["height"][-1].as_py())
+        meta["tip_hash"] = dg.MetadataValue.text(data["hash"][-1].as_py())
+    return dg.MaterializeResult(metadata=meta)
+
+
+@dg.asset(group_name="chain", kinds={"parquet"})
+def vault_outputs(warehouse: Warehouse) -> dg.MaterializeResult:
+    """Outputs paying a watched vault script (stakes and deposits once a message binds them)."""
+    return _copy(warehouse, "vault_outputs", "block_height, tx_index, vout")
+
+
+@dg.asset(group_name="chain", kinds={"parquet"})
+def vault_spends(warehouse: Warehouse) -> dg.MaterializeResult:
+    """Later spends of vault outputs (withdrawals)."""
+    return _copy(warehouse, "vault_spends", "block_height, tx_index, input")
+
+
+@dg.asset_check(asset=blocks, blocking=True)
+def blocks_are_contiguous(warehouse: Warehouse) -> dg.AssetCheckResult:
+    """Heights run without gaps and each block's parent is the previous block: a follower
+    that committed a broken chain must not feed the rules engine."""
+    data = warehouse.store.read("blocks")
+    heights = data["height"].to_pylist()
+    hashes = data["hash"].to_pylist()
+    parents = data["prev_hash"].to_pylist()
+    problems = []
+    for i in range(1, len(heights)):
+        if heights[i] != heights[i - 1] + 1:
+            problems.append(f"gap or repeat between {heights[i - 1]} and {heights[i]}")
+        elif parents[i] != hashes[i - 1]:
+            problems.append(f"block {heights[i]} does not extend block {heights[i - 1]}")
+        if len(problems) >= 5:
+            break
+    return dg.AssetCheckResult(
+        passed=not problems,
+        metadata={"blocks": len(heights), "problems": dg.MetadataValue.json(problems)},
+    )

@@ -1,0 +1,178 @@
+"""Group ``rules``: the rules engine run over the whole committed chain.
+
+``rules_evaluation`` builds the engine's inputs from the warehouse's copies of the shards and
+the parsed messages, calls :func:`drey.rules.evaluate` once (months depend on the months
+before them, so the engine walks them in order), saves the frozen result for the month
+assets, registers new months as partitions, and reports which months changed since the last
+evaluation (``affected_months``): the month sensor runs only those.
+
+``message_statuses`` is the engine's one status per Drey message (§1).
+"""
+
+import time
+from collections.abc import Iterator
+
+import dagster as dg
+import pyarrow as pa
+
+from drey.rules import Evaluation, PositionedMessage
+from pipelines.assets._common import table_metadata
+from pipelines.convert import schema, to_table
+from pipelines.evaluation import (
+    MonthDigests,
+    chain_view,
+    formula_parts,
+    month_digests,
+    month_keys,
+    run_rules,
+)
+from pipelines.partitions import register_months, remove_months
+from pipelines.settings import EVALUATION_STATE, MESSAGES_STATE, Warehouse
+
+DIGESTS_STATE = "month_digests"
+
+MESSAGE_STATUSES = schema(
+    ("id", pa.string(), False),
+    ("block_height", pa.int64(), False),
+    ("tx_index", pa.int32(), False),
+    ("inscription_index", pa.int32(), False),
+    ("kind", pa.string()),
+    ("month", pa.string()),
+    ("round", pa.int64()),
+    ("status", pa.string(), False),
+    ("reason", pa.string()),
+    ("detail", pa.string(), False),
+)
+
+
+def status_table(evaluation: Evaluation) -> pa.Table:
+    return to_table(
+        (
+            {
+                "id": s.inscription_id,
+                "block_height": s.position[0],
+                "tx_index": s.position[1],
+                "inscription_index": s.position[2],
+                "kind": s.kind,
+                "month": s.month,
+                "round": s.round,
+                "status": s.status,
+                "reason": s.reason,
+                "detail": s.detail,
+            }
+            for s in evaluation.statuses
+        ),
+        MESSAGE_STATUSES,
+    )
+
+
+@dg.multi_asset(
+    group_name="rules",
+    outs={
+        "rules_evaluation": dg.AssetOut(
+            description="drey.rules.evaluate over the committed chain (saved state).",
+            kinds={"python"},
+        ),
+        "message_statuses": dg.AssetOut(
+            description="One final status per Drey message (PROTOCOL.md §1).",
+            kinds={"parquet"},
+        ),
+    },
+    deps=["blocks", "vault_outputs", "vault_spends", "inscriptions", "drey_messages"],
+)
+def rules_evaluation(
+    context: dg.AssetExecutionContext, warehouse: Warehouse
+) -> Iterator[dg.MaterializeResult]:
+    store = warehouse.store
+    founder = warehouse.founder_key
+    if founder is None:
+        raise dg.Failure("no founder key configured (DREY_FOUNDER): nothing can be verified")
+    messages: list[PositionedMessage] = store.load_state(MESSAGES_STATE) or []
+    blocks = store.read("blocks")
+    if blocks.num_rows == 0:
+        raise dg.Failure("no committed blocks yet")
+    insc = store.read("inscriptions")
+    prevouts = dict(
+        zip(
+            insc.column("txid").to_pylist(),
+            insc.column("first_input_prevout").to_pylist(),
+            strict=True,
+        )
+    )
+    chain = chain_view(
+        blocks, store.read("vault_outputs"), store.read("vault_spends"), first_prevouts=prevouts
+    )
+    parts = formula_parts(messages, insc)
+    started = time.perf_counter()
+    evaluation = run_rules(chain, messages, founder=founder, parts=parts)
+    seconds = time.perf_counter() - started
+    store.save_state(EVALUATION_STATE, evaluation)
+
+    digests = month_digests(evaluation)
+    previous: MonthDigests | None = store.load_state(DIGESTS_STATE)
+    affected = digests.changed_since(previous)
+    removed = digests.removed_since(previous)
+    added = register_months(context.instance, month_keys(evaluation))
+    if removed:
+        remove_months(context.instance, removed)
+        for table in store.month_tables():
+            store.drop_months(table, set(digests.digests))
+    store.save_state(DIGESTS_STATE, digests)
+
+    statuses = status_table(evaluation)
+    store.write("message_statuses", statuses)
+    outcomes = {m.month: m.outcome for m in evaluation.months}
+    context.log.info(
+        f"evaluated {len(messages)} messages to height {evaluation.tip_height} in "
+        f"{seconds:.1f} s; months {outcomes}; affected {affected}"
+    )
+    yield dg.MaterializeResult(
+        asset_key="rules_evaluation",
+        metadata={
+            "tip_height": evaluation.tip_height,
+            "messages": len(messages),
+            "months": dg.MetadataValue.json(outcomes),
+            "pending_month": evaluation.pending_month or "",
+            "affected_months": dg.MetadataValue.json(affected),
+            "removed_months": dg.MetadataValue.json(removed),
+            "added_partitions": dg.MetadataValue.json(added),
+            "checks_failed": sum(not c.passed for c in evaluation.checks),
+            "seconds": round(seconds, 3),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key="message_statuses", metadata=table_metadata({"message_statuses": statuses})
+    )
+
+
+@dg.asset_check(
+    asset="rules_evaluation", blocking=True, additional_deps=["drey_messages", "quarantine"]
+)
+def evaluation_covers_chain(warehouse: Warehouse) -> dg.AssetCheckResult:
+    """The evaluation reaches the committed tip and gives every Drey message (parsed or
+    quarantined by the parser) exactly one status."""
+    evaluation: Evaluation | None = warehouse.evaluation()
+    store = warehouse.store
+    if evaluation is None:
+        return dg.AssetCheckResult(passed=False, metadata={"problem": "no evaluation saved"})
+    blocks = store.read("blocks")
+    tip = blocks.column("height")[-1].as_py() if blocks.num_rows else None
+    expected: set[str] = set()
+    for table in ("drey_messages", "quarantine"):
+        data = store.read(table).select(["id", "block_height"]).to_pydict()
+        expected |= {
+            i
+            for i, h in zip(data["id"], data["block_height"], strict=True)
+            if h <= evaluation.tip_height
+        }
+    ids = [s.inscription_id for s in evaluation.statuses]
+    missing = sorted(expected - set(ids))
+    return dg.AssetCheckResult(
+        passed=evaluation.tip_height == tip and not missing and len(ids) == len(set(ids)),
+        metadata={
+            "evaluation_tip": evaluation.tip_height,
+            "committed_tip": tip,
+            "statuses": len(ids),
+            "messages_without_status": dg.MetadataValue.json(missing[:20]),
+        },
+    )

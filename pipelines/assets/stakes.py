@@ -1,0 +1,59 @@
+"""Group ``stakes``: the binding messages (§3) with the vault outputs of their carrying
+transaction (the query is shared with group ``plans_and_deposits``).
+
+A ``stake`` or ``plan`` the rules engine found valid makes the outputs of its transaction
+that pay a vault script that actuary's stake or that user's deposits; each output counts
+from its block until the block that spends it. These tables show that attribution, with
+each message's status; the stake *at a snapshot* and the deposits *per month* that the rules
+use are in ``eligibility`` and ``formula_inputs``.
+"""
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from pipelines.assets._common import table_metadata
+from pipelines.settings import Warehouse
+
+_BINDING = """
+with m as (
+    select d.id, d.block_height, d.block_hash, d.tx_index, d.inscription_index, d.txid,
+           d.actuary, d.user_id, json_extract_string(d.fields, '$.owner') as owner,
+           s.status, s.reason, s.detail
+    from read_parquet($messages) d join read_parquet($statuses) s using (id)
+    where d.kind = $kind
+)
+select m.*, o.vout, o.value, o.script_pubkey, sp.block_height as spent_height,
+       sp.txid as spent_by
+from m
+left join read_parquet($outputs) o
+    on m.status = 'valid' and o.txid = m.txid and o.block_height = m.block_height
+left join read_parquet($spends) sp on sp.spent_txid = o.txid and sp.spent_vout = o.vout
+order by m.block_height, m.tx_index, m.inscription_index, o.vout
+"""
+
+
+def bindings(
+    warehouse: Warehouse, duckdb: DuckDBResource, kind: str, table: str
+) -> dg.MaterializeResult:
+    store = warehouse.store
+    params = {
+        "messages": str(store.table_path("drey_messages")),
+        "statuses": str(store.table_path("message_statuses")),
+        "outputs": str(store.table_path("vault_outputs")),
+        "spends": str(store.table_path("vault_spends")),
+        "kind": kind,
+    }
+    columns = "* exclude (user_id, owner)" if kind == "stake" else "* exclude (actuary)"
+    with duckdb.get_connection() as con:
+        data = con.sql(f"select {columns} from ({_BINDING})", params=params).to_arrow_table()
+    store.write(table, data)
+    return dg.MaterializeResult(metadata=table_metadata({table: data}))
+
+
+BINDING_DEPS = ["drey_messages", "message_statuses", "vault_outputs", "vault_spends"]
+
+
+@dg.asset(group_name="stakes", deps=BINDING_DEPS, kinds={"duckdb", "parquet"})
+def stakes(warehouse: Warehouse, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """Every ``stake`` message with its status and, when valid, the vault outputs it binds."""
+    return bindings(warehouse, duckdb, "stake", "stakes")

@@ -1,0 +1,40 @@
+"""The code location: assets, checks, jobs, sensors, schedule and resources."""
+
+from __future__ import annotations
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from pipelines.assets import ASSETS, CHAIN_ASSETS, CHECKS, MONTH_ASSETS
+from pipelines.sensors import (
+    CHAIN_JOB,
+    FULL_JOB,
+    MONTHS_JOB,
+    monthly_schedule,
+    months_sensor,
+    shards_sensor,
+)
+from pipelines.settings import Warehouse
+
+# Steps share the run's process: the month assets of a run reuse one load of the evaluation,
+# and the heavy work (the rules engine, Poseidon, wasmtime) is one step anyway.
+chain_job = dg.define_asset_job(CHAIN_JOB, CHAIN_ASSETS, executor_def=dg.in_process_executor)
+months_job = dg.define_asset_job(MONTHS_JOB, MONTH_ASSETS, executor_def=dg.in_process_executor)
+full_job = dg.define_asset_job(
+    FULL_JOB, dg.AssetSelection.all(), executor_def=dg.in_process_executor
+)
+
+
+def build_definitions(warehouse: Warehouse | None = None) -> dg.Definitions:
+    """The definitions with ``warehouse`` settings (default: from the environment)."""
+    return dg.Definitions(
+        assets=ASSETS,
+        asset_checks=CHECKS,
+        jobs=[chain_job, months_job, full_job],
+        sensors=[shards_sensor, months_sensor],
+        schedules=[monthly_schedule],
+        resources={
+            "warehouse": warehouse or Warehouse.from_env(),
+            "duckdb": DuckDBResource(database=":memory:"),
+        },
+    )

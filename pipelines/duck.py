@@ -1,0 +1,269 @@
+"""The DuckDB side of the warehouse: the numbered SQL files, loading the Parquet store into
+the ``data`` tables, and publishing a new warehouse file atomically.
+
+SQL files (``sql/NNN_*.sql``) run in number order. Files numbered below 100 create the
+``data`` tables and run before any data is loaded; files from 100 on (views, macros, checks)
+run after. A file holds plain statements separated by semicolons.
+
+Publishing writes ``.warehouse.duckdb.<pid>.<n>.tmp`` beside the live file with
+``STORAGE_VERSION 'v1.5.0'`` (DuckDB 1.5 readers open it), checks that every view answers,
+checkpoints, detaches, fsyncs and renames it over ``warehouse.duckdb``. Readers holding the
+old file keep reading it (the rename does not touch open files); the next reader opens the
+new one. The writer never opens the live file, so no reader can block it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from indexer.shards.writer import fsync_dir
+from pipelines.settings import REPO
+from pipelines.store import Store
+
+SQL_DIR = REPO / "sql"
+STORAGE_VERSION = "v1.5.0"
+_NUMBERED = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+_counter = itertools.count()
+
+# Tables of schema "data" and where their rows come from: "chain" tables are one Parquet
+# file over the whole chain, "month" tables one file per month.
+TABLES: Mapping[str, str] = {
+    "blocks": "chain",
+    "vault_outputs": "chain",
+    "vault_spends": "chain",
+    "inscriptions": "chain",
+    "drey_messages": "chain",
+    "quarantine": "chain",
+    "message_statuses": "chain",
+    "stakes": "chain",
+    "plans": "chain",
+    "months": "month",
+    "eligibility": "month",
+    "elections": "month",
+    "election_vrfs": "month",
+    "election_weights": "month",
+    "packages": "month",
+    "decryption_shares": "month",
+    "reveals": "month",
+    "formula_runs": "month",
+    "formula_inputs": "month",
+    "allocations": "month",
+    "allocation_roots": "month",
+    "month_roots": "month",
+    "months_history": "month",
+    "race_results": "month",
+    "rewards": "month",
+    "penalties": "month",
+    "redistribution": "month",
+    "verification": "month",
+}
+
+
+def sql_files() -> list[tuple[int, Path]]:
+    """The numbered SQL files in order; refuses a repeated number or a stray name."""
+    out = []
+    for path in sorted(SQL_DIR.glob("*.sql")):
+        match = _NUMBERED.match(path.name)
+        if match is None:
+            raise ValueError(f"{path.name}: SQL files are named NNN_name.sql")
+        out.append((int(match.group(1)), path))
+    numbers = [n for n, _ in out]
+    if len(numbers) != len(set(numbers)):
+        raise ValueError(f"two SQL files share a number: {numbers}")
+    return out
+
+
+def statements(path: Path) -> list[str]:
+    """The statements of one file, split by DuckDB's own parser (semicolons in comments and
+    strings are not separators)."""
+    return [s.query.strip() for s in duckdb.extract_statements(path.read_text())]
+
+
+def apply_sql(con: duckdb.DuckDBPyConnection, *, stage: str) -> list[str]:
+    """Run the ``schema`` files (< 100) or the ``views`` files (≥ 100); return their names."""
+    ran = []
+    for number, path in sql_files():
+        if (number < 100) != (stage == "schema"):
+            continue
+        for stmt in statements(path):
+            try:
+                con.execute(stmt)
+            except duckdb.Error as exc:
+                raise RuntimeError(f"{path.name}: {exc}\n{stmt[:300]}") from exc
+        ran.append(path.name)
+    return ran
+
+
+def load_tables(
+    con: duckdb.DuckDBPyConnection,
+    store: Store,
+    *,
+    tables: Iterable[str] = TABLES,
+    months: Iterable[str] | None = None,
+    where: Mapping[str, str] | None = None,
+) -> dict[str, int]:
+    """Insert the store's Parquet files into ``data.<table>`` by column name; with
+    ``months``, month tables load only those months; ``where`` filters a table's rows.
+    Returns rows per table."""
+    wanted = None if months is None else set(months)
+    counts = {}
+    for table in tables:
+        kind = TABLES[table]
+        files = store.files(table)
+        if kind == "month" and wanted is not None:
+            files = [f for f in files if f.stem in wanted]
+        if not files:
+            counts[table] = 0
+            continue
+        condition = (where or {}).get(table)
+        con.execute(
+            f"INSERT INTO data.{table} BY NAME SELECT * FROM read_parquet($files)"
+            + (f" WHERE {condition}" if condition else ""),
+            {"files": [str(f) for f in files]},
+        )
+        counts[table] = con.execute(f"SELECT count(*) FROM data.{table}").fetchone()[0]
+    return counts
+
+
+def view_names(con: duckdb.DuckDBPyConnection) -> list[str]:
+    rows = con.execute(
+        "SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'main' "
+        "AND database_name = current_database() ORDER BY view_name"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    path: Path
+    rows: Mapping[str, int]
+    views: Mapping[str, int]
+    seconds: float
+
+
+def publish(
+    con: duckdb.DuckDBPyConnection,
+    store: Store,
+    *,
+    info: Mapping[str, Any],
+    extra_verification: Iterable[Mapping[str, Any]] = (),
+) -> Published:
+    """Build a new warehouse file from the store beside the live one and swap it in.
+
+    ``con`` is a fresh connection (an in-memory database) the caller owns; the new file is
+    attached to it. ``info`` fills ``data.build_info``; ``extra_verification`` rows (whole-
+    chain checks) join the month verification rows.
+    """
+    started = dt.datetime.now(dt.UTC)
+    live = store.warehouse
+    live.parent.mkdir(parents=True, exist_ok=True)
+    tmp = live.with_name(f".{live.name}.{os.getpid()}.{next(_counter)}.tmp")
+    _remove(tmp)
+    try:
+        rows, views = _build(con, tmp, store, info, extra_verification, started)
+    except BaseException:
+        _remove(tmp)
+        raise
+    if Path(f"{tmp}.wal").exists():
+        _remove(tmp)
+        raise RuntimeError(f"{tmp}.wal left after checkpoint and detach")
+    fd = os.open(tmp, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, live)
+    fsync_dir(live.parent)
+    seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
+    return Published(live, rows, views, seconds)
+
+
+def _build(
+    con: duckdb.DuckDBPyConnection,
+    tmp: Path,
+    store: Store,
+    info: Mapping[str, Any],
+    extra_verification: Iterable[Mapping[str, Any]],
+    started: dt.datetime,
+) -> tuple[dict[str, int], dict[str, int]]:
+    con.execute(f"ATTACH '{tmp}' AS staging (STORAGE_VERSION '{STORAGE_VERSION}')")
+    try:
+        con.execute("USE staging")
+        apply_sql(con, stage="schema")
+        rows = load_tables(con, store)
+        for row in extra_verification:
+            con.execute(
+                "INSERT INTO data.verification BY NAME SELECT * FROM (SELECT "
+                "$month::VARCHAR AS month, $round::BIGINT AS round, $check_name AS check_name, "
+                "$passed AS passed, $detail AS detail, $source AS source)",
+                dict(row),
+            )
+        rows["verification"] = con.execute("SELECT count(*) FROM data.verification").fetchone()[0]
+        con.execute(
+            "INSERT INTO data.build_info BY NAME SELECT $built_at AS built_at, "
+            "$tip_height::BIGINT AS tip_height, $tip_hash::VARCHAR AS tip_hash, "
+            "$evaluation_tip::BIGINT AS evaluation_tip, $first_month::VARCHAR AS first_month, "
+            "$pending_month::VARCHAR AS pending_month, $carried_sats::BIGINT AS carried_sats, "
+            "$duckdb_version AS duckdb_version, $storage_version AS storage_version",
+            {
+                "built_at": started.isoformat(timespec="seconds"),
+                "tip_height": info.get("tip_height"),
+                "tip_hash": info.get("tip_hash"),
+                "evaluation_tip": info.get("evaluation_tip"),
+                "first_month": info.get("first_month"),
+                "pending_month": info.get("pending_month"),
+                "carried_sats": info.get("carried_sats"),
+                "duckdb_version": duckdb.__version__,
+                "storage_version": STORAGE_VERSION,
+            },
+        )
+        apply_sql(con, stage="views")
+        # Whole-chain SQL checks (month NULL) join the verification rows before publishing.
+        con.execute(
+            "INSERT INTO data.verification BY NAME SELECT month, round, check_name, passed, "
+            "detail, 'sql' AS source FROM sql_checks WHERE month IS NULL"
+        )
+        rows["verification"] = con.execute("SELECT count(*) FROM data.verification").fetchone()[0]
+        views = {v: con.execute(f"SELECT count(*) FROM {v}").fetchone()[0] for v in view_names(con)}
+        con.execute("CHECKPOINT staging")
+    finally:
+        con.execute("USE memory")
+        con.execute("DETACH staging")
+    return rows, views
+
+
+# Tables the SQL checks of one month read: that month's tables and, of the parsed messages,
+# the kinds they look up (lead packages and publications).
+CHECK_TABLES = (*(t for t, kind in TABLES.items() if kind == "month"), "drey_messages")
+CHECK_FILTERS = {"drey_messages": "kind IN ('lead', 'allocation')"}
+
+
+def month_sql_checks(
+    con: duckdb.DuckDBPyConnection, store: Store, month: str
+) -> list[dict[str, Any]]:
+    """The ``sql_checks`` rows of ``month``, from an in-memory warehouse holding only that
+    month (``con`` must be a fresh in-memory connection)."""
+    apply_sql(con, stage="schema")
+    load_tables(con, store, tables=CHECK_TABLES, months=[month], where=CHECK_FILTERS)
+    apply_sql(con, stage="views")
+    cur = con.execute(
+        "SELECT month, round, check_name, passed, detail FROM sql_checks WHERE month = $m "
+        "ORDER BY check_name, round",
+        {"m": month},
+    )
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def _remove(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    Path(f"{path}.wal").unlink(missing_ok=True)

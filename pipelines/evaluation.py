@@ -1,0 +1,177 @@
+"""The one call into the rules engine: chain view and messages in, :class:`Evaluation` out.
+
+Everything protocol-specific is :func:`drey.rules.evaluate`'s; this module only turns the
+warehouse's tables into the engine's inputs (block hashes and header times, the vault ledger,
+the positioned messages, the WebAssembly parts a formula manifest may name) and says which
+months an evaluation changed compared with the previous one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from drey.formula import FormulaPart
+from drey.messages import FormulaManifest
+from drey.rules import (
+    ChainView,
+    Evaluation,
+    FormulaPartInscription,
+    PositionedMessage,
+    VaultOutput,
+    evaluate,
+)
+from pipelines.convert import outpoint_bytes
+
+NULL_OUTPOINT = bytes(36)
+
+
+def chain_view(
+    blocks: pa.Table,
+    outputs: pa.Table,
+    spends: pa.Table,
+    *,
+    first_prevouts: Mapping[str, str],
+) -> ChainView:
+    """The engine's view of the committed chain. ``first_prevouts`` maps a txid (display
+    hex) to its first input's prevout (``txid:vout``) where the shards know it (transactions
+    carrying an inscription); other vault-paying transactions get the null outpoint, which
+    the engine does not read for them (only stake/plan carriers are bound)."""
+    heights = blocks.column("height").to_pylist()
+    base = heights[0] if heights else 0
+    vouts = []
+    for row in outputs.to_pylist():
+        txid = bytes.fromhex(row["txid"])[::-1]
+        prev = first_prevouts.get(row["txid"])
+        vouts.append(
+            VaultOutput(
+                outpoint=txid + row["vout"].to_bytes(4, "little"),
+                height=row["block_height"],
+                tx_index=row["tx_index"],
+                value=row["value"],
+                script=bytes.fromhex(row["script_pubkey"]),
+                txid=txid,
+                first_input_prevout=NULL_OUTPOINT if prev is None else outpoint_bytes(prev),
+            )
+        )
+    spent = {
+        bytes.fromhex(r["spent_txid"])[::-1] + r["spent_vout"].to_bytes(4, "little"): r[
+            "block_height"
+        ]
+        for r in spends.to_pylist()
+    }
+    return ChainView(
+        base_height=base,
+        block_hashes=tuple(bytes.fromhex(h)[::-1] for h in blocks.column("hash").to_pylist()),
+        times=tuple(blocks.column("time").to_pylist()),
+        vault_outputs=tuple(vouts),
+        spends=spent,
+    )
+
+
+def formula_parts(
+    messages: Sequence[PositionedMessage], inscriptions: pa.Table
+) -> list[FormulaPartInscription]:
+    """The inscriptions named as parts by any parsed formula manifest, with the fields the
+    engine checks (content type, encoding, delegate, metaprotocol, body)."""
+    wanted = {
+        part
+        for pm in messages
+        if isinstance(pm.message, FormulaManifest)
+        for part in pm.message.parts
+    }
+    if not wanted:
+        return []
+    rows = inscriptions.filter(pc.is_in(inscriptions["id"], pa.array(sorted(wanted))))
+    return [
+        FormulaPartInscription(
+            inscription_id=r["id"],
+            height=r["block_height"],
+            part=FormulaPart(
+                content_type=r["content_type_raw"],
+                content_encoding=r["content_encoding"],
+                metaprotocol=r["metaprotocol"],
+                delegate=r["delegate_raw"],
+                body=r["body"],
+            ),
+        )
+        for r in rows.select(
+            [
+                "id",
+                "block_height",
+                "content_type_raw",
+                "content_encoding",
+                "metaprotocol",
+                "delegate_raw",
+                "body",
+            ]
+        ).to_pylist()
+    ]
+
+
+def run_rules(
+    chain: ChainView,
+    messages: Sequence[PositionedMessage],
+    *,
+    founder: bytes,
+    parts: Sequence[FormulaPartInscription],
+) -> Evaluation:
+    """:func:`drey.rules.evaluate` up to the chain's tip (the Python reference runs beside the
+    inscribed module: a disagreement is the ``formula_reference`` alarm)."""
+    return evaluate(
+        chain,
+        messages,
+        founder=founder,
+        tip_height=chain.tip,
+        formula_parts=parts,
+        reference_check=True,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class MonthDigests:
+    """A digest of everything the warehouse publishes about each month."""
+
+    digests: Mapping[str, str]
+
+    def changed_since(self, previous: MonthDigests | None) -> list[str]:
+        """Months whose rows differ from ``previous`` (new months included), in order."""
+        old = {} if previous is None else previous.digests
+        return sorted(m for m, d in self.digests.items() if old.get(m) != d)
+
+    def removed_since(self, previous: MonthDigests | None) -> list[str]:
+        old = {} if previous is None else previous.digests
+        return sorted(m for m in old if m not in self.digests)
+
+
+def month_keys(evaluation: Evaluation) -> list[str]:
+    """The months the warehouse has partitions for: every evaluated month and the pending
+    one (which may have messages already)."""
+    months = [m.month for m in evaluation.months]
+    if evaluation.pending_month is not None and evaluation.pending_month not in months:
+        months.append(evaluation.pending_month)
+    return months
+
+
+def month_digests(evaluation: Evaluation) -> MonthDigests:
+    """Per month: a hash of its evaluation, its messages' statuses, penalties,
+    redistribution and checks. Equal content pickles equally, so an unchanged month keeps its
+    digest; a spurious difference would only cost a needless rebuild of that month."""
+    out = {}
+    for month in month_keys(evaluation):
+        m = next((x for x in evaluation.months if x.month == month), None)
+        part = (
+            m,
+            tuple(s for s in evaluation.statuses if s.month == month),
+            tuple(p for p in evaluation.penalties if p.month == month),
+            tuple(r for r in evaluation.redistribution if r.month == month),
+            tuple(c for c in evaluation.checks if c.month == month),
+            tuple(r for r in evaluation.months_roots if r[0] == month),
+        )
+        out[month] = hashlib.sha256(pickle.dumps(part, protocol=5)).hexdigest()
+    return MonthDigests(out)

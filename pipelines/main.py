@@ -1,0 +1,260 @@
+"""The main job: ``drey-warehouse run`` (console-script ready: ``pipelines.main:main``).
+
+With no node configured it builds a devnet with the actuary network (``devnet.simulate``:
+12 months, every scenario), serves it with the dev node, follows it into shards
+(``indexer.follow``), materializes every asset against the ``DAGSTER_HOME`` instance, publishes
+the warehouse and prints a verification report, checking the warehouse against the
+simulator's answer key. With ``--node-config`` (the follower's TOML: RPC, REST, ZMQ, vault
+scripts) and ``--founder`` it follows that node instead. ``--watch`` then stays at the tip:
+every commit of the follower runs the sensors' incremental runs until Ctrl-C.
+
+Exit codes: 0 ok (findings about the chain are not errors), 1 a run failed, 2 bad
+arguments, 3 the warehouse differs from the answer key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from rich.console import Console
+
+from indexer.errors import ConfigError
+from indexer.follow import FollowConfig, Manifest, load_config
+from pipelines.answer_key import compare
+from pipelines.definitions import build_definitions
+from pipelines.network import (
+    ANSWER_KEY,
+    BackgroundFollower,
+    Devnet,
+    follow_to_tip,
+    serve,
+    simulate,
+)
+from pipelines.report import print_report
+from pipelines.runner import Cursors, RunFailed, build_all, tick
+from pipelines.settings import REPO, Warehouse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="drey-warehouse", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="build (or follow) a chain and publish the warehouse")
+    run.add_argument("--node-config", type=Path, help="follower TOML of the node to follow")
+    run.add_argument("--founder", help="founder key (64 hex); default $DREY_FOUNDER")
+    run.add_argument("--months", type=int, default=12, help="devnet months (default 12)")
+    run.add_argument("--users", type=int, default=2000, help="devnet customers (default 2000)")
+    run.add_argument("--scenarios", default="all", help="devnet scenarios (default all)")
+    run.add_argument("--seed", default="drey-warehouse", help="devnet seed")
+    run.add_argument(
+        "--workdir",
+        type=Path,
+        default=REPO / "var" / "run",
+        help="devnet, shards and warehouse go here (default var/run)",
+    )
+    run.add_argument("--fresh", action="store_true", help="delete the workdir first")
+    run.add_argument("--watch", action="store_true", help="stay at the tip after the build")
+    run.add_argument(
+        "--dagster-home",
+        type=Path,
+        default=Path(os.environ.get("DAGSTER_HOME") or REPO / "dagster_home"),
+        help="the Dagster instance (default $DAGSTER_HOME or dagster_home/)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = Console(stderr=False)
+    try:
+        return run(args, console)
+    except (ConfigError, ValueError) as exc:
+        console.print(f"[red]drey-warehouse: {exc}[/]")
+        return 2
+    except RunFailed as exc:
+        console.print(f"[red]drey-warehouse: {exc}[/]")
+        return 1
+
+
+def run(args: argparse.Namespace, console: Console) -> int:
+    workdir: Path = args.workdir.resolve()
+    if args.fresh and workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    instance = _instance(args.dagster_home)
+
+    if args.node_config is not None:
+        founder = args.founder or os.environ.get("DREY_FOUNDER", "")
+        if not founder:
+            raise ConfigError("--founder (or DREY_FOUNDER) is required with --node-config")
+        config = load_config(args.node_config)
+        warehouse = _warehouse(config.shard_root, workdir / "warehouse", founder)
+        _follow(console, config)
+        code = _build(console, warehouse, instance)
+        if args.watch:
+            _watch(console, config, warehouse, instance)
+        return code
+
+    devnet = _devnet(console, workdir / "devnet", args)
+    shards = workdir / "shards"
+    warehouse = _warehouse(shards, workdir / "warehouse", devnet.founder)
+    with serve(devnet.datadir) as served:
+        config = served.follow_config(shards, devnet.vault_scripts)
+        _follow(console, config)
+        code = _build(console, warehouse, instance)
+        code = max(code, _check_answer_key(console, devnet, warehouse))
+        if args.watch:
+            _watch(console, config, warehouse, instance)
+    return code
+
+
+def _instance(home: Path) -> dg.DagsterInstance:
+    """The instance in ``home``; a new home gets the repository's dagster.yaml."""
+    home = home.resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        shutil.copyfile(REPO / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return dg.DagsterInstance.get()
+
+
+def _warehouse(shards: Path, directory: Path, founder: str) -> Warehouse:
+    warehouse = Warehouse(shard_root=str(shards), warehouse_dir=str(directory), founder=founder)
+    if warehouse.founder_key is None:  # raises ValueError on a malformed key
+        raise ConfigError("the founder key is empty")
+    return warehouse
+
+
+def _devnet(console: Console, datadir: Path, args: argparse.Namespace) -> Devnet:
+    if (datadir / ANSWER_KEY).exists():
+        devnet = Devnet.load(datadir)
+        console.print(
+            f"Reusing the devnet in {datadir} ({devnet.answer_key['months_simulated']} months, "
+            f"{devnet.answer_key['users']} users; --fresh to rebuild)"
+        )
+        return devnet
+    if datadir.exists():
+        shutil.rmtree(datadir)  # an interrupted simulation: start again
+    started = time.perf_counter()
+    with console.status("Simulating the actuary network on the devnet…") as status:
+
+        def log(message: str) -> None:
+            status.update(f"Simulating: {message[:100]}")
+
+        devnet, report = simulate(
+            datadir,
+            months=args.months,
+            users=args.users,
+            scenarios=args.scenarios,
+            seed=args.seed,
+            log=log,
+        )
+    outcomes = ", ".join(f"{m} {o}" for m, o in report.months)
+    console.print(
+        f"[green]✓[/] devnet: {report.blocks} blocks, {args.months} months ({outcomes}) in "
+        f"{time.perf_counter() - started:.0f} s"
+    )
+    for warning in report.warnings:
+        console.print(f"  [yellow]![/] {warning}")
+    return devnet
+
+
+def _follow(console: Console, config: FollowConfig) -> Manifest:
+    started = time.perf_counter()
+    with console.status("Following the node into shards…") as status:
+
+        def on_commit(manifest: Manifest) -> None:
+            status.update(f"Following the node into shards: height {manifest.tip_height}")
+
+        manifest = follow_to_tip(config, on_commit=on_commit)
+    console.print(
+        f"[green]✓[/] shards: height {manifest.tip_height} committed under {config.shard_root} "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+    return manifest
+
+
+def _build(console: Console, warehouse: Warehouse, instance: dg.DagsterInstance) -> int:
+    defs = build_definitions(warehouse)
+    started = time.perf_counter()
+    with console.status("Materializing…") as status:
+
+        def on_run(job: str) -> None:
+            status.update(f"Materializing {job} (see the Dagster UI for every step)…")
+
+        runs = build_all(defs, instance, on_run=on_run, quiet=True)
+    assets = sorted(
+        {e.asset_key.to_user_string() for r in runs for e in r.get_asset_materialization_events()}
+    )
+    checks = [c for r in runs for c in r.get_asset_check_evaluations()]
+    console.print(
+        f"[green]✓[/] materialized {len(assets)} assets in {time.perf_counter() - started:.1f} s; "
+        f"asset checks: {sum(c.passed for c in checks)} passed, "
+        f"{sum(not c.passed for c in checks)} with findings"
+    )
+    print_report(console, warehouse.store.warehouse)
+    return 0
+
+
+def _check_answer_key(console: Console, devnet: Devnet, warehouse: Warehouse) -> int:
+    con = duckdb.connect(str(warehouse.store.warehouse), read_only=True)
+    try:
+        mismatches = compare(con, devnet.answer_key, devnet.datadir / "inscriptions.jsonl")
+    finally:
+        con.close()
+    strict = [m for m in mismatches if m.strict]
+    notes = [m for m in mismatches if not m.strict]
+    if strict:
+        console.print(
+            f"[red]✗ the warehouse differs from the answer key in {len(strict)} places:[/]"
+        )
+        for m in strict[:20]:
+            console.print(f"  {m}")
+        return 3
+    console.print(
+        f"[green]✓[/] the warehouse equals the simulator's answer key "
+        f"({len(devnet.answer_key['months'])} months; {len(notes)} wording differences)"
+    )
+    return 0
+
+
+def _watch(
+    console: Console, config: FollowConfig, warehouse: Warehouse, instance: dg.DagsterInstance
+) -> None:
+    """Stay at the tip: the follower commits on ZMQ wake-ups; each commit runs a tick of the
+    sensors (chain run, then the affected months and the publication)."""
+    defs = build_definitions(warehouse)
+    committed = threading.Event()
+    follower = BackgroundFollower(config, on_commit=lambda _m: committed.set()).start()
+    cursors = Cursors()
+    tick(defs, instance, warehouse, cursors, quiet=True)  # align the cursors with the build
+    console.print("Watching the node (Ctrl-C to stop)…")
+    try:
+        while True:
+            if not committed.wait(timeout=1.0):
+                continue
+            committed.clear()
+            started = time.perf_counter()
+            done = tick(defs, instance, warehouse, cursors, quiet=True)
+            months = sorted(done.partitions("verification"))
+            if done.runs:
+                console.print(
+                    f"[green]✓[/] {len(done.runs)} runs in {time.perf_counter() - started:.1f} s; "
+                    f"months rebuilt: {', '.join(months) or 'none'}"
+                )
+    except KeyboardInterrupt:
+        console.print("Stopping.")
+    finally:
+        follower.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

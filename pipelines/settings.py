@@ -1,0 +1,84 @@
+"""The ``warehouse`` resource: where the pipelines read shards and write the warehouse, the
+one trust anchor, and a run-scoped cache of the typed state handed between assets.
+
+Defaults come from the environment so that ``dagster dev -m pipelines`` works from the
+repository root with nothing configured: ``DREY_SHARD_ROOT`` (default ``var/shards``),
+``DREY_WAREHOUSE_DIR`` (default ``var/warehouse``), ``DREY_FOUNDER`` (hex x-only key of the
+founder; empty means no params can be valid, so no month is ever known).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from pydantic import PrivateAttr
+
+from pipelines.store import Store
+
+REPO = Path(__file__).resolve().parents[1]
+
+EVALUATION_STATE = "evaluation"
+MESSAGES_STATE = "messages"
+
+
+def _default_path(env: str, default: str) -> str:
+    value = os.environ.get(env)
+    path = Path(value) if value else Path(default)
+    return str(path if path.is_absolute() else REPO / path)
+
+
+class Warehouse(dg.ConfigurableResource):
+    """Paths and the founder key (64 hex characters, or empty)."""
+
+    shard_root: str
+    warehouse_dir: str
+    founder: str = ""
+
+    _cache: dict[str, tuple[tuple[int, int], Any]] = PrivateAttr(default_factory=dict)
+
+    @classmethod
+    def from_env(cls) -> Warehouse:
+        return cls(
+            shard_root=_default_path("DREY_SHARD_ROOT", "var/shards"),
+            warehouse_dir=_default_path("DREY_WAREHOUSE_DIR", "var/warehouse"),
+            founder=os.environ.get("DREY_FOUNDER", ""),
+        )
+
+    @property
+    def founder_key(self) -> bytes | None:
+        text = self.founder.strip()
+        if not text:
+            return None
+        key = bytes.fromhex(text)
+        if len(key) != 32:
+            raise ValueError(f"founder key must be 32 bytes (x-only), got {len(key)}")
+        return key
+
+    @property
+    def shards(self) -> Path:
+        return Path(self.shard_root)
+
+    @property
+    def store(self) -> Store:
+        return Store(Path(self.warehouse_dir))
+
+    def state(self, name: str) -> Any:
+        """The pickled state ``name`` (cached while its file is unchanged), or ``None``."""
+        path = self.store.state_path(name)
+        if not path.exists():
+            return None
+        st = path.stat()
+        stamp = (st.st_mtime_ns, st.st_size)
+        hit = self._cache.get(name)
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+        value = self.store.load_state(name)
+        self._cache[name] = (stamp, value)
+        return value
+
+    def evaluation(self) -> Any:
+        """The last :class:`drey.rules.Evaluation` written by ``rules_evaluation``."""
+        return self.state(EVALUATION_STATE)

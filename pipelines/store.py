@@ -1,0 +1,131 @@
+"""The warehouse directory: Parquet tables written by the assets, internal state, the live
+DuckDB file.
+
+Layout under ``root``::
+
+    parquet/<table>.parquet            tables over the whole chain
+    parquet/<table>/<YYYY-MM>.parquet  month-partitioned tables, one file per month
+    state/<name>.pkl                   typed objects handed between assets (parsed messages,
+                                       the rules engine's evaluation); never read by analysts
+    warehouse.duckdb                   the published warehouse (replaced atomically)
+
+Every file is written beside its final name and renamed (``indexer.shards.write_parquet_atomic``
+for Parquet), so a crash never leaves a half-written table and readers see old or new.
+"""
+
+from __future__ import annotations
+
+import copyreg
+import os
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from indexer.shards.writer import fsync_dir, write_parquet_atomic
+
+WAREHOUSE_FILE = "warehouse.duckdb"
+
+
+# The rules engine freezes its lookups in read-only mappings, which pickle cannot store as
+# such: they travel as a dict and come back read-only.
+def read_only(mapping: dict[Any, Any]) -> MappingProxyType[Any, Any]:
+    return MappingProxyType(mapping)
+
+
+_DISPATCH = copyreg.dispatch_table.copy()
+_DISPATCH[MappingProxyType] = lambda proxy: (read_only, (dict(proxy),))
+
+
+@dataclass(frozen=True, slots=True)
+class Store:
+    root: Path
+
+    @property
+    def parquet(self) -> Path:
+        return self.root / "parquet"
+
+    @property
+    def state(self) -> Path:
+        return self.root / "state"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / WAREHOUSE_FILE
+
+    # -- Parquet tables ---------------------------------------------------------------------
+    def table_path(self, table: str, month: str | None = None) -> Path:
+        if month is None:
+            return self.parquet / f"{table}.parquet"
+        return self.parquet / table / f"{month}.parquet"
+
+    def write(self, table: str, data: pa.Table, *, month: str | None = None) -> Path:
+        return write_parquet_atomic(data, self.table_path(table, month))
+
+    def files(self, table: str) -> list[Path]:
+        """Every file of ``table``: the single file, or the month files in month order."""
+        single = self.table_path(table)
+        if single.exists():
+            return [single]
+        return sorted((self.parquet / table).glob("*.parquet"))
+
+    def month_tables(self) -> list[str]:
+        """The month-partitioned tables written so far (one directory each)."""
+        if not self.parquet.exists():
+            return []
+        return sorted(d.name for d in self.parquet.iterdir() if d.is_dir())
+
+    def months_of(self, table: str) -> list[str]:
+        return [p.stem for p in sorted((self.parquet / table).glob("*.parquet"))]
+
+    def read(self, table: str, *, month: str | None = None) -> pa.Table:
+        if month is not None:
+            return pq.read_table(self.table_path(table, month))
+        files = self.files(table)
+        if not files:
+            raise FileNotFoundError(f"table {table!r} has no Parquet file under {self.parquet}")
+        return pa.concat_tables([pq.read_table(f) for f in files], promote_options="default")
+
+    def drop_months(self, table: str, keep: set[str]) -> list[str]:
+        """Delete month files of ``table`` whose month is not in ``keep`` (a reorg can take a
+        month away); return the months removed."""
+        removed = []
+        for month in self.months_of(table):
+            if month not in keep:
+                self.table_path(table, month).unlink(missing_ok=True)
+                removed.append(month)
+        return removed
+
+    # -- typed state ------------------------------------------------------------------------
+    def state_path(self, name: str) -> Path:
+        return self.state / f"{name}.pkl"
+
+    def save_state(self, name: str, value: Any) -> Path:
+        path = self.state_path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            with open(tmp, "wb") as handle:
+                pickler = pickle.Pickler(handle, protocol=pickle.HIGHEST_PROTOCOL)
+                pickler.dispatch_table = _DISPATCH
+                pickler.dump(value)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        fsync_dir(path.parent)
+        return path
+
+    def load_state(self, name: str, default: Any = None) -> Any:
+        """The pickled state, or ``default`` when it was never written. Only this package's
+        own files are unpickled (they live in the warehouse directory the operator owns)."""
+        path = self.state_path(name)
+        if not path.exists():
+            return default
+        with open(path, "rb") as handle:
+            return pickle.load(handle)

@@ -1,0 +1,121 @@
+-- The views analysts query (schema "main"). Each is documented, column by column, with an
+-- example query in docs/schema.md ("Warehouse views"). They read the tables of 001_schema.sql
+-- (schema "data") and add the joins people would otherwise repeat.
+
+-- Chain ----------------------------------------------------------------------------------
+
+CREATE VIEW blocks AS
+SELECT b.*, m.month
+FROM data.blocks b
+LEFT JOIN data.months m ON b.height > m.prev_snapshot AND b.height <= m.snapshot;
+
+CREATE VIEW vault_outputs AS
+SELECT o.*, s.block_height AS spent_height, s.txid AS spent_by
+FROM data.vault_outputs o
+LEFT JOIN data.vault_spends s ON s.spent_txid = o.txid AND s.spent_vout = o.vout;
+
+CREATE VIEW inscriptions AS SELECT * FROM data.inscriptions;
+
+-- Drey messages --------------------------------------------------------------------------
+
+CREATE VIEW drey_messages AS
+SELECT d.id, d.block_height, d.block_hash, d.tx_index, d.inscription_index, d.txid,
+       d.kind, d.month, d.round, d.actuary, d.user_id,
+       coalesce(s.status, 'unevaluated') AS status, s.reason, s.detail,
+       d.body_len, d.fields
+FROM data.drey_messages d
+LEFT JOIN data.message_statuses s USING (id);
+
+CREATE VIEW quarantine AS
+SELECT q.id, q.block_height, q.tx_index, q.inscription_index, q.txid,
+       'parse' AS stage, NULL::VARCHAR AS kind, NULL::VARCHAR AS month, NULL::BIGINT AS round,
+       q.reason, q.detail, q.metaprotocol, q.content_type, q.body_len
+FROM data.quarantine q
+UNION ALL
+SELECT d.id, d.block_height, d.tx_index, d.inscription_index, d.txid,
+       'rules' AS stage, d.kind, s.month, s.round,
+       s.reason, s.detail, 'drey/1' AS metaprotocol, NULL::VARCHAR AS content_type, d.body_len
+FROM data.message_statuses s
+JOIN data.drey_messages d USING (id)
+WHERE s.status = 'quarantined';
+
+CREATE VIEW message_statuses AS SELECT * FROM data.message_statuses;
+
+-- Stakes, plans, deposits ----------------------------------------------------------------
+
+CREATE VIEW stakes AS SELECT * FROM data.stakes;
+
+CREATE VIEW plans AS
+SELECT id, block_height, tx_index, inscription_index, txid, user_id, owner,
+       status, reason, detail,
+       count(vout) AS deposits, CAST(coalesce(sum(value), 0) AS BIGINT) AS deposited_sats
+FROM data.plans
+GROUP BY ALL;
+
+CREATE VIEW deposits AS
+SELECT user_id, owner, id AS plan_id, txid, vout, value, script_pubkey,
+       block_height, spent_height, spent_by
+FROM data.plans
+WHERE status = 'valid' AND vout IS NOT NULL;
+
+-- Months, snapshots, eligibility ---------------------------------------------------------
+
+CREATE VIEW months AS SELECT * FROM data.months;
+
+CREATE VIEW eligibility AS SELECT * FROM data.eligibility;
+
+-- Elections, packages, shares, reveals ---------------------------------------------------
+
+CREATE VIEW elections AS SELECT * FROM data.elections;
+
+CREATE VIEW election_vrfs AS SELECT * FROM data.election_vrfs;
+
+CREATE VIEW election_weights AS SELECT * FROM data.election_weights;
+
+CREATE VIEW packages AS
+SELECT p.month, p.round, p.id, p.kind, d.actuary, p.block_height, p.tx_index,
+       p.inscription_index, p.status, p.reason, p.detail, p.role, p.rank,
+       d.body_len
+FROM data.packages p
+LEFT JOIN data.drey_messages d USING (id);
+
+CREATE VIEW decryption_shares AS SELECT * FROM data.decryption_shares;
+
+CREATE VIEW reveals AS SELECT * FROM data.reveals;
+
+-- Formula, allocations, roots ------------------------------------------------------------
+
+CREATE VIEW formula_runs AS SELECT * FROM data.formula_runs;
+
+CREATE VIEW formula_inputs AS SELECT * FROM data.formula_inputs;
+
+CREATE VIEW allocations AS
+SELECT user_id, month, dreybits, row_hash, row_index FROM data.allocations;
+
+CREATE VIEW month_roots AS
+SELECT r.*, a.root AS warehouse_root, a.rows AS warehouse_rows, a.matches AS warehouse_matches
+FROM data.month_roots r
+LEFT JOIN data.allocation_roots a USING (month);
+
+CREATE VIEW months_history AS SELECT * FROM data.months_history;
+
+-- Race, rewards, penalties ---------------------------------------------------------------
+
+CREATE VIEW race_results AS
+SELECT r.*, coalesce(w.sats, 0) AS reward_sats
+FROM data.race_results r
+LEFT JOIN data.rewards w
+    ON w.month = r.month AND w.round = r.round AND w.actuary = r.actuary
+    AND (w.role = 'lead') = (r.role = 'lead');
+
+CREATE VIEW rewards AS SELECT * FROM data.rewards;
+
+CREATE VIEW penalties AS SELECT * FROM data.penalties;
+
+CREATE VIEW redistribution AS SELECT * FROM data.redistribution;
+
+-- Verification ---------------------------------------------------------------------------
+
+CREATE VIEW verification AS SELECT * FROM data.verification;
+
+CREATE VIEW warehouse_info AS SELECT * FROM data.build_info;

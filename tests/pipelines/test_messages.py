@@ -1,0 +1,117 @@
+"""Inscriptions to drey_messages and quarantine: every Drey inscription lands in exactly one,
+with the parser's reason; ordinary inscriptions are not Drey messages; parsing is cached."""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow.parquet as pq
+
+from drey.messages import Quarantine, parse_message
+from pipelines.assets.messages import DREY_SELECTION
+from pipelines.settings import MESSAGES_STATE
+
+from .chainfix import DemoChain
+from .harness import Pipeline
+
+
+def test_inscriptions_keep_drey_and_wasm_bodies_only(built: tuple[DemoChain, Pipeline]) -> None:
+    tc, pipeline = built
+    rows = {r["id"]: r for r in pipeline.warehouse.store.read("inscriptions").to_pylist()}
+    assert set(rows) == set(tc.ids.values())
+    assert rows[tc.ids["wasm"]]["body"] is not None  # the formula part
+    assert rows[tc.ids["params"]]["body"] is not None
+    assert rows[tc.ids["junk4"]]["body"] is not None  # near-miss drey metaprotocol
+    plain = rows[tc.ids["junk5"]]
+    assert plain["body"] is None and plain["body_len"] == 2 and plain["body_sha256"]
+
+
+def test_every_drey_inscription_is_parsed_or_quarantined_once(
+    built: tuple[DemoChain, Pipeline],
+) -> None:
+    tc, pipeline = built
+    store = pipeline.warehouse.store
+    parsed = store.read("drey_messages").to_pylist()
+    refused = store.read("quarantine").to_pylist()
+    insc = store.read("inscriptions").to_pylist()
+    drey = [r for r in insc if r["metaprotocol"] and r["metaprotocol"].lower().startswith("drey/")]
+    ids = [r["id"] for r in parsed] + [r["id"] for r in refused]
+    assert sorted(ids) == sorted(r["id"] for r in drey)
+    assert tc.ids["junk5"] not in ids  # text/plain without metaprotocol is not a Drey message
+
+    # Each refusal is what parse_message says about the same inscription fields.
+    by_id = {r["id"]: r for r in insc}
+    for q in refused:
+        r = by_id[q["id"]]
+        expected = parse_message(
+            content_type=r["content_type_raw"],
+            content_encoding=r["content_encoding"],
+            metaprotocol=r["metaprotocol"],
+            delegate=r["delegate_raw"],
+            body=r["body"],
+            metadata=r["metadata"],
+            founder=tc.founder,
+        )
+        assert isinstance(expected, Quarantine)
+        assert (q["reason"], q["detail"]) == (expected.reason, expected.detail)
+    reasons = {q["id"]: q["reason"] for q in refused}
+    assert reasons == {
+        tc.ids["junk1"]: "bad_cbor",
+        tc.ids["junk2"]: "bad_content_type",
+        tc.ids["junk3"]: "has_content_encoding",
+        tc.ids["junk4"]: "bad_metaprotocol",
+    }
+    kinds = {m["id"]: m["kind"] for m in parsed}
+    assert kinds == {
+        tc.ids["formula"]: "formula",
+        tc.ids["params"]: "params",
+        tc.ids["stake"]: "stake",
+        tc.ids["plan"]: "plan",
+        tc.ids["junk0"]: "vrf",
+    }
+
+
+def test_parsed_rows_carry_position_and_fields(built: tuple[DemoChain, Pipeline]) -> None:
+    _, pipeline = built
+    store = pipeline.warehouse.store
+    insc = {r["id"]: r for r in store.read("inscriptions").to_pylist()}
+    for m in store.read("drey_messages").to_pylist():
+        r = insc[m["id"]]
+        assert (m["block_height"], m["tx_index"], m["inscription_index"], m["txid"]) == (
+            r["block_height"],
+            r["tx_index"],
+            r["number_in_tx"],
+            r["txid"],
+        )
+    plan = next(m for m in store.read("drey_messages").to_pylist() if m["kind"] == "plan")
+    assert plan["user_id"] == 7 and '"user_id":7' in plan["fields"]
+    # The typed messages handed to the rules engine are in chain order, quarantines included.
+    messages = store.load_state(MESSAGES_STATE)
+    assert [pm.position for pm in messages] == sorted(pm.position for pm in messages)
+    assert len(messages) == len(store.read("drey_messages")) + len(store.read("quarantine"))
+
+
+def test_selection_matches_near_misses_only() -> None:
+    con = duckdb.connect()
+    con.execute(
+        "create table t as select * from (values ('drey/1'), ('DREY/1'), (' drey/2'), "
+        "('dreyfus'), ('ord/1'), (NULL)) v(metaprotocol)"
+    )
+    got = [
+        r[0] for r in con.execute(f"select metaprotocol from t where {DREY_SELECTION}").fetchall()
+    ]
+    assert got == ["drey/1", "DREY/1", " drey/2"]
+
+
+def test_rerun_parses_nothing_afresh_and_rewrites_identically(
+    built: tuple[DemoChain, Pipeline],
+) -> None:
+    _, pipeline = built
+    store = pipeline.warehouse.store
+    before = pq.read_table(store.table_path("drey_messages"))
+    result = pipeline.run("chain_job")
+    events = {
+        e.asset_key.to_user_string(): e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+    }
+    assert events["drey_messages"]["parsed_afresh"].value == 0
+    assert pq.read_table(store.table_path("drey_messages")).equals(before)

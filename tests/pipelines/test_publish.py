@@ -1,0 +1,146 @@
+"""Publishing the warehouse: built beside the live file and swapped in atomically; a reader
+holding the old file neither blocks the writer nor sees a mix; a failed build leaves the live
+file alone; DuckDB 1.5 opens what DuckDB 2.0 wrote."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines import duck
+from pipelines.duck import publish
+from pipelines.store import Store
+
+from .chainfix import DemoChain
+from .harness import Pipeline
+
+READER = textwrap.dedent(
+    """
+    import sys, duckdb
+    con = duckdb.connect(sys.argv[1], read_only=True)
+    q = "select tip_height from warehouse_info"
+    print(con.execute(q).fetchone()[0], flush=True)
+    sys.stdin.readline()            # the parent publishes meanwhile
+    print(con.execute(q).fetchone()[0], flush=True)
+    """
+)
+
+
+def uv_command() -> list[str]:
+    """uv itself: ``uv run`` exports its path as UV; else the one on PATH; else the
+    ``python3 -m uv`` of the Makefile."""
+    found = os.environ.get("UV") or shutil.which("uv")
+    return [found] if found else ["python3", "-m", "uv"]
+
+
+def _publish(store: Store, tip: int) -> duck.Published:
+    con = duckdb.connect()
+    try:
+        return publish(con, store, info={"tip_height": tip})
+    finally:
+        con.close()
+
+
+def _tip(path: Path) -> int:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute("select tip_height from warehouse_info").fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_reader_keeps_old_file_while_writer_swaps(built: tuple[DemoChain, Pipeline]) -> None:
+    _, pipeline = built
+    store = pipeline.warehouse.store
+    _publish(store, 1)
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(store.warehouse)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert reader.stdout.readline().strip() == "1"
+        result = _publish(store, 2)  # does not wait for the reader
+        assert result.path == store.warehouse
+        assert _tip(store.warehouse) == 2  # a new reader sees the new file
+        reader.stdin.write("\n")
+        reader.stdin.flush()
+        assert reader.stdout.readline().strip() == "1"  # the open reader still sees the old
+    finally:
+        reader.kill()
+        reader.wait()
+    leftovers = [p.name for p in store.root.iterdir() if p.name.endswith((".tmp", ".wal"))]
+    assert leftovers == []
+
+
+def test_failed_build_leaves_the_live_file(
+    built: tuple[DemoChain, Pipeline], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, pipeline = built
+    store = pipeline.warehouse.store
+    _publish(store, 3)
+    before = store.warehouse.read_bytes()
+    broken = tmp_path / "sql"
+    broken.mkdir()
+    for _, path in duck.sql_files():
+        (broken / path.name).write_text(path.read_text())
+    (broken / "900_broken.sql").write_text(
+        "CREATE VIEW broken AS SELECT no_such_column FROM months;\n"
+    )
+    monkeypatch.setattr(duck, "SQL_DIR", broken)
+    with pytest.raises(RuntimeError, match=r"900_broken\.sql"):
+        _publish(store, 4)
+    assert store.warehouse.read_bytes() == before
+    assert not [p for p in store.root.iterdir() if p.name.endswith((".tmp", ".wal"))]
+
+
+@pytest.mark.slow
+def test_duckdb_15_reads_every_view(built: tuple[DemoChain, Pipeline]) -> None:
+    """The file is written with STORAGE_VERSION 'v1.5.0': DuckDB 1.5.6 opens it, and every
+    view and macro answers (views are stored as SQL text and re-bound by the old reader)."""
+    _, pipeline = built
+    path = pipeline.warehouse.store.warehouse
+    script = textwrap.dedent(
+        """
+        import sys, duckdb
+        con = duckdb.connect(sys.argv[1], read_only=True)
+        views = [r[0] for r in con.execute(
+            "select view_name from duckdb_views() where not internal and schema_name = 'main'"
+        ).fetchall()]
+        for v in views:
+            con.execute(f"select count(*) from {v}").fetchone()
+        print(duckdb.__version__, len(views),
+              con.execute("select count(*) from failed_checks(NULL)").fetchone()[0],
+              con.execute("select month_index('2024-02')").fetchone()[0])
+        """
+    )
+    out = subprocess.run(
+        [
+            *uv_command(),
+            "run",
+            "--no-project",
+            "--with",
+            "duckdb==1.5.6",
+            "python",
+            "-c",
+            script,
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    ).stdout.split()
+    con = duckdb.connect(str(path), read_only=True)
+    views = len(duck.view_names(con))
+    failed = con.execute("select count(*) from failed_checks(NULL)").fetchone()[0]
+    con.close()
+    assert out == ["1.5.6", str(views), str(failed), "649"]
