@@ -208,7 +208,7 @@ def _month(ms: MonthState, index: dict[bytes, int]) -> dict[str, Any]:
         "overflow": exp.overflow,
         "total_deposits": exp.total_deposits,
         "pool_sats": ms.pool_sats,
-        "dreybits_total": sum(exp.dreybits),
+        "dreybits_total": exp.dreybits_total,
         "allocation_sha256": _hx(exp.sha256),
         "month_root": _hx(exp.month_root),
         "commitment": _hx(exp.commitment.to_bytes(32, "big")) if not exp.overflow else None,

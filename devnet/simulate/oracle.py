@@ -11,7 +11,9 @@ blocks after the tip stay ``None`` (pending). Expensive steps (share proofs, VRF
 combinations, decryptions, month allocations) are cached, and a month is frozen once it is
 settled, published and ten blocks deep.
 
-Decisions where PROTOCOL.md is silent (the same ones docs/simulator.md lists):
+Decisions where PROTOCOL.md is silent follow docs/protocol/rules.md (the rules engine's
+documented choices; docs/simulator.md lists them), so that producer and verifier agree while
+the answer key stays an independent computation:
 
 - a round whose lead draw has all weights 0 fails at G_r + vrf_window;
 - "results are public" for round r iff a package of an earlier round of M was revealed at a
@@ -21,14 +23,18 @@ Decisions where PROTOCOL.md is silent (the same ones docs/simulator.md lists):
 - the base of a slash is the actuary's weight at S_M (stake minus earlier slashes, floored at
   0); an actuary's slashes in one month are capped at that base, applied in decision order;
 - decision heights: vrf_withheld at G + vrf_window, missed_lead at the end of the lead window,
-  invalid_lead_result / wrong_secondary_result / copy / key_reuse at the package's reveal,
-  premature_share / invalid_share_proof at the shares message, withheld_share at
-  RS + share_window − 1.
+  invalid_lead_result / wrong_secondary_result / copy / key_reuse at the package's reveal (a
+  lead with parts: not before the lead window's end), premature_share at RS,
+  invalid_share_proof at the shares message, withheld_share at RS + share_window − 1;
+- a shares message before RS is ``premature``, after the window ``ignored``; share proofs are
+  checked before duplicates; a lead that reuses a key is rejected at the share window's end.
 """
 
 from __future__ import annotations
 
 import bisect
+from collections import ChainMap
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -243,7 +249,7 @@ class State:
     snapshots: list[int]
     months: list[MonthState]
     open_month: str | None
-    statuses: dict[str, tuple[str, str | None]]
+    statuses: Mapping[str, tuple[str, str | None]]
     months_roots: list[tuple[str, bytes]]
     carried: int = 0
 
@@ -276,6 +282,7 @@ class Oracle:
         ] = {}
         self._pai: Paillier | None = None
         self._snapshots: dict[tuple[str, int], tuple[int, bytes]] = {}
+        self._credits: dict[tuple[str, int, bytes], dict[int, int]] = {}
 
     # ------------------------------------------------------------------------------------
     def evaluate(self, view: ChainView) -> State:
@@ -283,7 +290,7 @@ class Oracle:
         statuses: dict[str, tuple[str, str | None]] = {}
         params_pm = view.params
         if params_pm is None:
-            return State(tip, None, None, None, [], [], None, statuses, [])
+            return State(tip, None, None, None, [], [], None, ChainMap(statuses), [])
         params = params_pm.message
         assert isinstance(params, Params)
         rp = params.resolved()
@@ -294,12 +301,6 @@ class Oracle:
             vks=[e.vk for e in params.roster],
             threshold=params.threshold,
         )
-        for pm in view.messages:
-            if isinstance(pm.message, Quarantine):
-                statuses[pm.id] = ("quarantined", pm.message.reason)
-            elif pm.kind in ("params", "formula"):
-                statuses[pm.id] = ("valid", None)
-        statuses.update(view.binding_status)
         snapshots = [params_pm.height]
         months: list[MonthState] = []
         tree = MonthsTree.empty(depth=rp.months_depth)
@@ -361,9 +362,14 @@ class Oracle:
             ms.carried_in = carried
             if ms.settled and carry_final:
                 pool = ms.slashed_total + carried
-                total_dreybits = sum(ms.expected.dreybits) if ms.outcome == "accepted" else 0
+                total_dreybits = ms.expected.dreybits_total if ms.outcome == "accepted" else 0
                 if ms.outcome == "accepted" and total_dreybits > 0:
-                    ms.credited = _pro_rata(pool, ms.expected, total_dreybits)
+                    credit_key = (month, pool, ms.expected.sha256)
+                    credited = self._credits.get(credit_key)
+                    if credited is None:
+                        credited = _pro_rata(pool, ms.expected, total_dreybits)
+                        self._credits[credit_key] = credited
+                    ms.credited = credited
                     ms.carried_out = 0
                     carried = 0
                 else:
@@ -384,9 +390,9 @@ class Oracle:
         for m_msgs in view.allocations.values():
             for pm in m_msgs:
                 statuses.setdefault(pm.id, ("pending", None))
-        return State(
-            tip, params_pm, rp, pk, snapshots, months, open_month, statuses, roots, carried
-        )
+        # The view's statuses (final when decoded) are not copied: a chain map looks them up.
+        merged = ChainMap(statuses, view.base_status)
+        return State(tip, params_pm, rp, pk, snapshots, months, open_month, merged, roots, carried)
 
     # ------------------------------------------------------------------------------------
     def _snapshot(self, view: ChainView, prev: int, month: str) -> int | None:

@@ -50,6 +50,7 @@ class Expected:
     months_root: bytes
     months_tree: MonthsTree
     total_deposits: int
+    dreybits_total: int = 0
 
     def roots(self) -> tuple[bytes, int, bytes]:
         return (self.month_root, self.n_rows, self.months_root)
@@ -153,6 +154,7 @@ class PublicComputations:
             months_root=field_to_bytes(after.root),
             months_tree=after,
             total_deposits=total,
+            dreybits_total=sum(reference),
         )
         self._expected[key] = exp
         return exp

@@ -118,7 +118,9 @@ class ChainView:
         self.stakes: dict[bytes, list[Holding]] = {}
         self.deposits: dict[int, list[Holding]] = {}
         self.owners: dict[int, bytes] = {}
-        self.binding_status: dict[str, tuple[str, str | None]] = {}
+        # Statuses final as soon as the block is decoded: parse quarantines, params and
+        # formula manifests, stake/plan bindings (§1, §3). The bookkeeping adds the rest.
+        self.base_status: dict[str, tuple[str, str | None]] = {}
         self._tx_bindings: dict[bytes, list[Posted]] = {}
 
     # -- chain following ------------------------------------------------------------------
@@ -240,7 +242,11 @@ class ChainView:
             self.by_id[pm.id] = pm
             kind = pm.kind
             if kind is None:
+                assert isinstance(pm.message, Quarantine)
+                self.base_status[pm.id] = ("quarantined", pm.message.reason)
                 continue
+            if kind in ("params", "formula"):
+                self.base_status[pm.id] = ("valid", None)
             self.by_kind.setdefault(kind, []).append(pm)
             msg = pm.message
             if kind == "params" and self.params is None:
@@ -267,36 +273,36 @@ class ChainView:
         """§3: bind one transaction's vault outputs to its single stake or plan message."""
         if len(pms) > 1:
             for pm in pms:
-                self.binding_status[pm.id] = ("quarantined", "multiple_bindings")
+                self.base_status[pm.id] = ("quarantined", "multiple_bindings")
             return
         pm = pms[0]
         msg = pm.message
         params = self.params
         if params is None or pm.position < params.position:
-            self.binding_status[pm.id] = ("ignored", None)
+            self.base_status[pm.id] = ("ignored", None)
             return
         p = params.message
         assert isinstance(p, Params)
         if msg.outpoint != pm.first_prevout:  # type: ignore[union-attr]
-            self.binding_status[pm.id] = ("quarantined", "outpoint_mismatch")
+            self.base_status[pm.id] = ("quarantined", "outpoint_mismatch")
             return
         if isinstance(msg, Stake):
             if msg.actuary not in p.roster_keys:
-                self.binding_status[pm.id] = ("quarantined", "not_roster")
+                self.base_status[pm.id] = ("quarantined", "not_roster")
                 return
             self.stakes.setdefault(msg.actuary, []).extend(outputs)
         else:
             assert isinstance(msg, Plan)
             if not msg.verify(p.operator):
-                self.binding_status[pm.id] = ("quarantined", "bad_signature")
+                self.base_status[pm.id] = ("quarantined", "bad_signature")
                 return
             owner = self.owners.get(msg.user_id)
             if owner is not None and owner != msg.owner:
-                self.binding_status[pm.id] = ("quarantined", "owner_mismatch")
+                self.base_status[pm.id] = ("quarantined", "owner_mismatch")
                 return
             self.owners.setdefault(msg.user_id, msg.owner)
             self.deposits.setdefault(msg.user_id, []).extend(outputs)
-        self.binding_status[pm.id] = ("valid", None)
+        self.base_status[pm.id] = ("valid", None)
 
     # -- reads ------------------------------------------------------------------------------
     def round_messages(self, kind: str, month: str, rnd: int) -> list[Posted]:
