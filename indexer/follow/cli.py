@@ -16,9 +16,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from indexer.errors import ConfigError
+from indexer.errors import ConfigError, IndexerError
 from indexer.follow.config import load_config
-from indexer.follow.errors import DeepReorgError, FollowError
+from indexer.follow.errors import DeepReorgError
 from indexer.follow.follower import Follower
 from indexer.follow.logs import setup_logging
 from indexer.follow.status import node_status, render_text, shard_status
@@ -131,7 +131,9 @@ def cmd_follow(args: argparse.Namespace) -> int:
     except DeepReorgError as exc:
         print(f"indexer follow: {exc}", file=sys.stderr)
         return EXIT_DEEP_REORG
-    except FollowError as exc:
+    except ConfigError:
+        raise  # exit status 2, from indexer.cli
+    except IndexerError as exc:  # the follower's own errors, a node error that is not transient
         print(f"indexer follow: {exc}", file=sys.stderr)
         return 1
     log.info("stopped", extra={"fields": {"tip": m.tip_height, "hash": m.tip_hash}})

@@ -6,6 +6,8 @@ equal a fresh index of the final chain."""
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from indexer.follow.store import ShardStore
 from indexer.node import RPCClient, WorkQueueFullError
 
 from .helpers import (
+    REPO,
     Activity,
     Running,
     assert_fresh_index,
@@ -25,6 +28,7 @@ from .helpers import (
     new_chain,
     reference,
     serve,
+    write_toml,
 )
 
 
@@ -134,6 +138,14 @@ def test_reorg_beyond_the_finality_zone_stops_and_rebuild_recovers(tmp_path: Pat
         assert run.error.fork_height == fork
         after = read_manifest(root)
         assert after is not None and after.segments == before.segments  # nothing changed
+        # The command line says the same, with its own exit status.
+        cli = subprocess.run(
+            [sys.executable, "-m", "indexer", "follow", "--exit-at-tip",
+             "--config", str(write_toml(tmp_path / "follow.toml", cfg))],
+            cwd=REPO, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert cli.returncode == 3, cli.stderr
+        assert f"--rebuild-from {fork + 1}" in cli.stderr
         # The documented recovery: re-index from the fork.
         run = Running(cfg)
         run.rebuild_from = fork + 1
@@ -194,8 +206,14 @@ def test_lost_zmq_messages_are_detected_and_reconciled(tmp_path: Path, caplog):
     try:
         with Running(cfg) as run:
             run.wait_tip(chain.tip.hash_hex)
-            act.mine(1)  # relayed: proves the subscription is live
-            run.wait_tip(chain.tip.hash_hex, timeout=10)
+            for _ in range(30):  # until a relayed notification gets through (slow joiners)
+                act.mine(1)
+                try:
+                    run.wait_tip(chain.tip.hash_hex, timeout=1)
+                    break
+                except AssertionError:
+                    continue
+            run.wait_tip(chain.tip.hash_hex, timeout=1)
             relay.drop.set()
             act.inscribe(1)
             act.mine(3)
