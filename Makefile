@@ -2,7 +2,6 @@
 SHELL := /bin/bash
 # `python3 -m uv` works whether or not pip's script directory is on PATH.
 UV := python3 -m uv
-FIXTURE_BLOCKS := ../shared/fixtures/mainnet/blocks
 
 .PHONY: bootstrap run test lint format bench
 
@@ -10,10 +9,11 @@ bootstrap:
 	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	@$(UV) sync --frozen --quiet
 
-# The main job. Until the follower and the pipelines exist it decodes the shared mainnet blocks
-# into Parquet shards under var/shards and prints what it wrote.
+# The main job: with no node given, simulate 12 months of the actuary network on the devnet,
+# follow it into shards, materialize every asset and publish the warehouse (var/run/). Pass
+# options with ARGS, e.g. ARGS="--fresh" or ARGS="--node-config follow.toml --founder <hex>".
 run: bootstrap
-	@for block in $(FIXTURE_BLOCKS)/*.bin; do $(UV) run indexer decode-block "$$block" --out var/shards; done
+	$(UV) run drey-warehouse run $(ARGS)
 
 # The whole test suite.
 test: bootstrap

@@ -27,6 +27,7 @@ import dagster as dg
 import duckdb
 from rich.console import Console
 
+from devnet.simulate.errors import ScenarioError
 from indexer.errors import ConfigError
 from indexer.follow import FollowConfig, Manifest, load_config
 from pipelines.answer_key import compare
@@ -41,7 +42,7 @@ from pipelines.network import (
 )
 from pipelines.report import print_report
 from pipelines.runner import Cursors, RunFailed, build_all, tick
-from pipelines.settings import REPO, Warehouse
+from pipelines.settings import MAIN_JOB_WORKDIR, REPO, Warehouse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--workdir",
         type=Path,
-        default=REPO / "var" / "run",
+        default=REPO / MAIN_JOB_WORKDIR,
         help="devnet, shards and warehouse go here (default var/run)",
     )
     run.add_argument("--fresh", action="store_true", help="delete the workdir first")
@@ -76,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console(stderr=False)
     try:
         return run(args, console)
-    except (ConfigError, ValueError) as exc:
+    except (ConfigError, ScenarioError, ValueError) as exc:
         console.print(f"[red]drey-warehouse: {exc}[/]")
         return 2
     except RunFailed as exc:
@@ -99,6 +100,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         warehouse = _warehouse(config.shard_root, workdir / "warehouse", founder)
         _follow(console, config)
         code = _build(console, warehouse, instance)
+        _print_ui_hint(console, warehouse, instance)
         if args.watch:
             _watch(console, config, warehouse, instance)
         return code
@@ -111,6 +113,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         _follow(console, config)
         code = _build(console, warehouse, instance)
         code = max(code, _check_answer_key(console, devnet, warehouse))
+        _print_ui_hint(console, warehouse, instance)
         if args.watch:
             _watch(console, config, warehouse, instance)
     return code
@@ -202,6 +205,19 @@ def _build(console: Console, warehouse: Warehouse, instance: dg.DagsterInstance)
     )
     print_report(console, warehouse.store.warehouse)
     return 0
+
+
+def _print_ui_hint(console: Console, warehouse: Warehouse, instance: dg.DagsterInstance) -> None:
+    """How to see these runs, assets and checks in the Dagster UI."""
+    env = {
+        "DAGSTER_HOME": instance.root_directory,
+        "DREY_SHARD_ROOT": warehouse.shard_root,
+        "DREY_WAREHOUSE_DIR": warehouse.warehouse_dir,
+        "DREY_FOUNDER": warehouse.founder,
+    }
+    assignments = " ".join(f"{k}={v}" for k, v in env.items())
+    console.print("Dagster UI:", soft_wrap=True)
+    console.print(f"  {assignments} uv run dagster dev -m pipelines", soft_wrap=True, markup=False)
 
 
 def _check_answer_key(console: Console, devnet: Devnet, warehouse: Warehouse) -> int:

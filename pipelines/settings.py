@@ -2,13 +2,16 @@
 one trust anchor, and a run-scoped cache of the typed state handed between assets.
 
 Defaults come from the environment so that ``dagster dev -m pipelines`` works from the
-repository root with nothing configured: ``DREY_SHARD_ROOT`` (default ``var/shards``),
-``DREY_WAREHOUSE_DIR`` (default ``var/warehouse``), ``DREY_FOUNDER`` (hex x-only key of the
-founder; empty means no params can be valid, so no month is ever known).
+repository root with nothing configured, on what the main job (``make run``) built:
+``DREY_SHARD_ROOT`` (default ``var/run/shards``), ``DREY_WAREHOUSE_DIR`` (default
+``var/run/warehouse``), ``DREY_FOUNDER`` (hex x-only key of the founder; default: the founder of
+the main job's devnet in ``var/run/devnet``, if there is one; empty means no params can be
+valid, so no month is ever known).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,9 @@ from pipelines.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
 
+# Where the main job works when no --workdir is given (devnet/, shards/, warehouse/).
+MAIN_JOB_WORKDIR = "var/run"
+
 EVALUATION_STATE = "evaluation"
 MESSAGES_STATE = "messages"
 
@@ -28,6 +34,15 @@ def _default_path(env: str, default: str) -> str:
     value = os.environ.get(env)
     path = Path(value) if value else Path(default)
     return str(path if path.is_absolute() else REPO / path)
+
+
+def _devnet_founder() -> str:
+    """The founder key of the main job's devnet, or "" when it has not been built."""
+    key = REPO / MAIN_JOB_WORKDIR / "devnet" / "answer_key.json"
+    try:
+        return str(json.loads(key.read_text())["founder"])
+    except (OSError, ValueError, KeyError):
+        return ""
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -42,9 +57,9 @@ class Warehouse(dg.ConfigurableResource):
     @classmethod
     def from_env(cls) -> Warehouse:
         return cls(
-            shard_root=_default_path("DREY_SHARD_ROOT", "var/shards"),
-            warehouse_dir=_default_path("DREY_WAREHOUSE_DIR", "var/warehouse"),
-            founder=os.environ.get("DREY_FOUNDER", ""),
+            shard_root=_default_path("DREY_SHARD_ROOT", f"{MAIN_JOB_WORKDIR}/shards"),
+            warehouse_dir=_default_path("DREY_WAREHOUSE_DIR", f"{MAIN_JOB_WORKDIR}/warehouse"),
+            founder=os.environ.get("DREY_FOUNDER") or _devnet_founder(),
         )
 
     @property
