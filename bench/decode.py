@@ -37,7 +37,7 @@ def report(label: str, blocks: list[tuple[int, bytes]], repeat: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(repeat):
             runs.append(run_once(blocks, Path(tmp) / str(i)))
-    scan, build, write = (statistics.median(phase) for phase in zip(*runs))
+    scan, build, write = (statistics.median(phase) for phase in zip(*runs, strict=True))
     total = statistics.median(sum(run) for run in runs)
     mb = size / 1e6
     print(
