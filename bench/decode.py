@@ -48,7 +48,9 @@ def report(label: str, blocks: list[tuple[int, bytes]], repeat: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--blocks", type=Path, default=DEFAULT_BLOCKS)
     args = parser.parse_args()

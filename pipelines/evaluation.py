@@ -26,6 +26,7 @@ from drey.rules import (
     VaultOutput,
     evaluate,
 )
+from drey.rules.share_proofs import ShareVerifier
 from pipelines.convert import outpoint_bytes
 
 NULL_OUTPOINT = bytes(36)
@@ -120,9 +121,11 @@ def run_rules(
     *,
     founder: bytes,
     parts: Sequence[FormulaPartInscription],
+    share_verifier: ShareVerifier | None = None,
 ) -> Evaluation:
     """:func:`drey.rules.evaluate` up to the chain's tip (the Python reference runs beside the
-    inscribed module: a disagreement is the ``formula_reference`` alarm)."""
+    inscribed module: a disagreement is the ``formula_reference`` alarm). ``share_verifier``
+    carries share-proof verdicts over from earlier evaluations."""
     return evaluate(
         chain,
         messages,
@@ -130,6 +133,7 @@ def run_rules(
         tip_height=chain.tip,
         formula_parts=parts,
         reference_check=True,
+        share_verifier=share_verifier,
     )
 
 

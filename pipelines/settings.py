@@ -51,6 +51,8 @@ class Warehouse(dg.ConfigurableResource):
     shard_root: str
     warehouse_dir: str
     founder: str = ""
+    # Processes that verify decryption-share proofs (0: one per core).
+    verify_workers: int = 0
 
     _cache: dict[str, tuple[tuple[int, int], Any]] = PrivateAttr(default_factory=dict)
 
@@ -71,6 +73,10 @@ class Warehouse(dg.ConfigurableResource):
         if len(key) != 32:
             raise ValueError(f"founder key must be 32 bytes (x-only), got {len(key)}")
         return key
+
+    @property
+    def workers(self) -> int:
+        return self.verify_workers or os.cpu_count() or 1
 
     @property
     def shards(self) -> Path:

@@ -60,6 +60,7 @@ from drey.rules.rounds import (
     evaluate_round,
     key_reuse_set,
 )
+from drey.rules.share_proofs import ShareVerifier
 
 __all__ = ["evaluate"]
 
@@ -107,13 +108,16 @@ def evaluate(
     tip_height: int,
     formula_parts: Iterable[FormulaPartInscription] = (),
     reference_check: bool = True,
+    share_verifier: ShareVerifier | None = None,
 ) -> Evaluation:
     """Apply PROTOCOL.md to ``messages`` (any order; those above the tip are left out) on
     ``chain`` up to ``tip_height``.
 
     ``founder`` is the trust anchor; ``formula_parts`` are the non-Drey inscriptions a
     formula manifest may name (id → height and fields); ``reference_check`` also runs the
-    Python formula beside the inscribed module (the alarm comparison).
+    Python formula beside the inscribed module (the alarm comparison). ``share_verifier``
+    verifies decryption-share proofs (memoised; default: a fresh one, serial); pass one to
+    keep its verdicts across evaluations or to verify on worker processes.
     """
     tip = min(tip_height, chain.tip)
     msgs = sort_messages([m for m in messages if m.height <= tip])
@@ -191,6 +195,7 @@ def evaluate(
         manifests=manifests,
         parts={p.inscription_id: p for p in formula_parts},
         reference_check=reference_check,
+        share_verifier=share_verifier or ShareVerifier(),
     )
     months_out: list[MonthEvaluation] = []
     penalties: list[PenaltyRow] = []
@@ -318,7 +323,7 @@ class _MonthWalker:
     reference_check: bool
     modules: dict[tuple[str, str], bytes | str] = field(default_factory=dict)
     keys: dict[str, PaillierPublicKey] = field(default_factory=dict)
-    share_cache: dict[tuple[str, int], bool] = field(default_factory=dict)
+    share_verifier: ShareVerifier = field(default_factory=ShareVerifier)
 
     def month(
         self,
@@ -586,7 +591,7 @@ class _MonthWalker:
                 prior,
                 registry,
                 key_reuse_override=override,
-                share_cache=self.share_cache,
+                share_verifier=self.share_verifier,
             )
             outputs.append(out)
             registry = registry.with_keys(out.keys)

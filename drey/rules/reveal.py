@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from drey.allocation_file import FileProblem, read_allocation_file
@@ -24,7 +24,7 @@ from drey.crypto.package import (
     package_ad,
     reveal_key,
 )
-from drey.crypto.paillier import DecryptionShare, PaillierPublicKey, verify_share
+from drey.crypto.paillier import DecryptionShare, PaillierPublicKey
 from drey.messages import (
     Lead,
     LeadPart,
@@ -41,6 +41,7 @@ from drey.messages import (
 from drey.rules.inputs import Position, PositionedMessage
 from drey.rules.reasons import EntryStatus
 from drey.rules.results import RacePackage, ShareRecord
+from drey.rules.share_proofs import ShareVerifier
 
 __all__ = [
     "Expected",
@@ -110,22 +111,16 @@ def _entry(
     )
 
 
-ShareCache = MutableMapping[tuple[str, int], bool]
-
-
 def _judge_entry(
-    pm: PositionedMessage,
-    i: int,
     entry: ShareEntry,
     index: int,
     *,
     owed: Mapping[str, RacePackage],
-    kems: Mapping[str, int],
     paillier: Paillier,
     pk: PaillierPublicKey,
-    cache: ShareCache | None,
 ) -> tuple[EntryStatus, str | None, str, DecryptionShare | None]:
-    """One entry on its own: not owed, sizes, proof (before any duplicate test)."""
+    """One entry on its own before its proof: not owed, sizes. A returned share still needs
+    its proof verified (before any duplicate test)."""
     if entry.package not in owed:
         return "ignored", "not_owed", "not a lead/race/late package of the round", None
     q = check_share_entry(entry, paillier=paillier, roster_size=len(pk.vks))
@@ -137,14 +132,6 @@ def _judge_entry(
         e=int.from_bytes(entry.e, "big"),
         z=int.from_bytes(entry.z, "big"),
     )
-    key = (pm.inscription_id, i)
-    ok = None if cache is None else cache.get(key)
-    if ok is None:
-        ok = verify_share(pk, kems[entry.package], ds)
-        if cache is not None:
-            cache[key] = ok
-    if not ok:
-        return "quarantined", "invalid_share_proof", "proof fails", None
     return "valid", None, "", ds
 
 
@@ -156,35 +143,50 @@ def process_shares(
     roster_index: Mapping[bytes, int],
     paillier: Paillier,
     pk: PaillierPublicKey,
-    cache: ShareCache | None = None,
+    verifier: ShareVerifier | None = None,
 ) -> ShareLedger:
     """Entries of the ``valid`` (in-window, roster) shares messages, in chain order.
 
-    ``cache`` memoises proof verification by (shares inscription id, entry index).
+    Proofs are verified in one batch by ``verifier`` (memoised, maybe on worker processes;
+    default: here, serially).
     """
-    records: list[ShareRecord] = []
-    invalid: list[ShareRecord] = []
-    valid: dict[str, list[ValidShare]] = {pid: [] for pid in owed}
-    seen: set[tuple[bytes, str]] = set()
+    judged = []
     for pm in messages:
         msg = pm.message
         assert isinstance(msg, Shares)
         index = roster_index[msg.actuary]
         for i, entry in enumerate(msg.shares):
-            status, reason, detail, ds = _judge_entry(
-                pm, i, entry, index, owed=owed, kems=kems, paillier=paillier, pk=pk, cache=cache
+            judged.append(
+                (
+                    pm,
+                    i,
+                    entry,
+                    index,
+                    *_judge_entry(entry, index, owed=owed, paillier=paillier, pk=pk),
+                )
             )
-            pair = (msg.actuary, entry.package)
-            if status == "valid" and pair in seen:
-                status, detail = "duplicate", "a valid share of this actuary already counts"
-            rec = _entry(pm, i, entry.package, index, status, reason, detail)
-            records.append(rec)
-            if status == "quarantined":
-                invalid.append(rec)
-            elif status == "valid":
-                assert ds is not None
-                seen.add(pair)
-                valid[entry.package].append(ValidShare(msg.actuary, pm.height, pm.position, ds))
+    jobs = [(kems[j[2].package], j[7]) for j in judged if j[7] is not None]
+    verdicts = iter((verifier or ShareVerifier()).verify(pk, jobs))
+
+    records: list[ShareRecord] = []
+    invalid: list[ShareRecord] = []
+    valid: dict[str, list[ValidShare]] = {pid: [] for pid in owed}
+    seen: set[tuple[bytes, str]] = set()
+    for pm, i, entry, index, status, reason, detail, ds in judged:
+        if ds is not None and not next(verdicts):
+            status, reason, detail, ds = "quarantined", "invalid_share_proof", "proof fails", None
+        actuary = pm.message.actuary  # type: ignore[union-attr]
+        pair = (actuary, entry.package)
+        if status == "valid" and pair in seen:
+            status, detail = "duplicate", "a valid share of this actuary already counts"
+        rec = _entry(pm, i, entry.package, index, status, reason, detail)
+        records.append(rec)
+        if status == "quarantined":
+            invalid.append(rec)
+        elif status == "valid":
+            assert ds is not None
+            seen.add(pair)
+            valid[entry.package].append(ValidShare(actuary, pm.height, pm.position, ds))
     return ShareLedger(tuple(records), {k: tuple(v) for k, v in valid.items()}, tuple(invalid))
 
 

@@ -11,7 +11,7 @@ at which they are decided, as soon as that height is at or below the tip.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from drey.crypto.paillier import PaillierPublicKey
@@ -45,6 +45,7 @@ from drey.rules.reveal import (
     process_shares,
     reveal,
 )
+from drey.rules.share_proofs import ShareVerifier
 
 __all__ = [
     "EarlierResult",
@@ -244,7 +245,7 @@ def evaluate_round(
     registry: KeyRegistry,
     *,
     key_reuse_override: frozenset[str] | None = None,
-    share_cache: MutableMapping[tuple[str, int], bool] | None = None,
+    share_verifier: ShareVerifier | None = None,
 ) -> RoundOutput:
     """Round ``round`` of ``ctx.month`` seeded at ``seed_height`` (G_r)."""
     p = ctx.params
@@ -440,7 +441,7 @@ def evaluate_round(
         roster_index=ctx.roster_index,
         paillier=p.paillier,
         pk=ctx.pk,
-        cache=share_cache,
+        verifier=share_verifier,
     )
     records.extend(ledger.records)
     records.sort(key=lambda r: (r.position, r.entry))

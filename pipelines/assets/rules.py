@@ -16,6 +16,7 @@ import dagster as dg
 import pyarrow as pa
 
 from drey.rules import Evaluation, PositionedMessage
+from drey.rules.share_proofs import ShareVerifier
 from pipelines.assets._common import table_metadata
 from pipelines.convert import schema, to_table
 from pipelines.evaluation import (
@@ -30,6 +31,7 @@ from pipelines.partitions import register_months, remove_months
 from pipelines.settings import EVALUATION_STATE, MESSAGES_STATE, Warehouse
 
 DIGESTS_STATE = "month_digests"
+VERDICTS_STATE = "share_verdicts"
 
 MESSAGE_STATUSES = schema(
     ("id", pa.string(), False),
@@ -104,9 +106,16 @@ def rules_evaluation(
     )
     parts = formula_parts(messages, insc)
     started = time.perf_counter()
-    evaluation = run_rules(chain, messages, founder=founder, parts=parts)
+    # Share-proof verdicts are kept between runs: a grown chain verifies only its new shares.
+    verdicts = store.load_state(VERDICTS_STATE) or {}
+    with ShareVerifier(verdicts=verdicts, workers=warehouse.workers) as verifier:
+        evaluation = run_rules(
+            chain, messages, founder=founder, parts=parts, share_verifier=verifier
+        )
     seconds = time.perf_counter() - started
     store.save_state(EVALUATION_STATE, evaluation)
+    if verifier.verified:
+        store.save_state(VERDICTS_STATE, verdicts)
 
     digests = month_digests(evaluation)
     previous: MonthDigests | None = store.load_state(DIGESTS_STATE)
@@ -124,7 +133,8 @@ def rules_evaluation(
     outcomes = {m.month: m.outcome for m in evaluation.months}
     context.log.info(
         f"evaluated {len(messages)} messages to height {evaluation.tip_height} in "
-        f"{seconds:.1f} s; months {outcomes}; affected {affected}"
+        f"{seconds:.1f} s ({verifier.verified} share proofs verified); months {outcomes}; "
+        f"affected {affected}"
     )
     yield dg.MaterializeResult(
         asset_key="rules_evaluation",
@@ -138,6 +148,8 @@ def rules_evaluation(
             "added_partitions": dg.MetadataValue.json(added),
             "checks_failed": sum(not c.passed for c in evaluation.checks),
             "seconds": round(seconds, 3),
+            "share_proofs_verified": verifier.verified,
+            "share_proofs_remembered": len(verdicts) - verifier.verified,
         },
     )
     yield dg.MaterializeResult(

@@ -141,3 +141,17 @@ def test_every_sql_recheck_passes_on_an_honest_warehouse(e2e: Built) -> None:
         "sql_share_offences_penalized",
         "sql_copies_penalized",
     } <= names
+
+
+def test_a_new_evaluation_remembers_share_proof_verdicts(e2e: Built) -> None:
+    """Re-evaluating the chain (as every sensor tick does) verifies no share proof again:
+    the verdicts of the build are kept in the warehouse store."""
+    run = e2e.pipeline.run("chain_job")
+    (event,) = [
+        e
+        for e in run.get_asset_materialization_events()
+        if e.asset_key.to_user_string() == "rules_evaluation"
+    ]
+    meta = event.materialization.metadata
+    assert meta["share_proofs_verified"].value == 0
+    assert meta["share_proofs_remembered"].value > 0

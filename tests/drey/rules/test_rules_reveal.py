@@ -10,7 +10,8 @@ from drey.allocation_file import write_allocation_file
 from drey.crypto.package import DecryptFailure
 from drey.messages import AllocationRef, Proof, Result
 from drey.rules import Expected, RacePackage, judge_result, open_package, process_shares
-from drey.rules.reveal import reveal
+from drey.rules.reveal import ShareLedger, reveal
+from drey.rules.share_proofs import ShareVerifier
 from drey.rules.testing import ScenarioBuilder, ScenarioKeys
 
 MONTH = "2025-01"
@@ -38,16 +39,20 @@ def test_shares_ledger_entry_statuses(keys: ScenarioKeys) -> None:
     m4 = sb.shares(MONTH, 0, 1, [], 39, entries=[good])
     owed = {lead.inscription_id: _owed(lead), sec.inscription_id: _owed(sec, "race")}
     kems = {pid: int.from_bytes(sb.message(pid).message.kem, "big") for pid in owed}  # type: ignore[union-attr]
-    cache: dict[tuple[str, int], bool] = {}
-    ledger = process_shares(
-        [m1, m2, m3, m4],
-        owed=owed,
-        kems=kems,
-        roster_index={e.key: e.index for e in p.roster},
-        paillier=p.paillier,
-        pk=pk,
-        cache=cache,
-    )
+    verifier = ShareVerifier()
+
+    def ledger_of() -> ShareLedger:
+        return process_shares(
+            [m1, m2, m3, m4],
+            owed=owed,
+            kems=kems,
+            roster_index={e.key: e.index for e in p.roster},
+            paillier=p.paillier,
+            pk=pk,
+            verifier=verifier,
+        )
+
+    ledger = ledger_of()
     got = [(r.shares_id, r.entry, r.status, r.reason) for r in ledger.records]
     assert got == [
         (m1.inscription_id, 0, "valid", None),
@@ -61,8 +66,12 @@ def test_shares_ledger_entry_statuses(keys: ScenarioKeys) -> None:
     ]
     assert [r.actuary for r in ledger.invalid] == [keys.actuary(5).key] * 2 + [keys.actuary(1).key]
     assert [v.actuary for v in ledger.valid[lead.inscription_id]] == [keys.actuary(4).key]
-    assert len(cache) == 4  # every proof verified once
-    assert (m4.inscription_id, 0) in cache and cache[(m4.inscription_id, 0)] is False
+    # Every proof verified once, and a second pass with the same verifier (as a new
+    # evaluation of a grown chain does) verifies nothing again.
+    assert verifier.verified == len(verifier.verdicts) == 4
+    assert sorted(verifier.verdicts.values()) == [False, True, True, True]
+    assert ledger_of() == ledger
+    assert verifier.verified == 4
 
 
 def test_reveal_uses_the_first_t_valid_shares_by_position(keys: ScenarioKeys) -> None:
