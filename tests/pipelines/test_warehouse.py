@@ -3,6 +3,9 @@ say, the SQL rechecks run, and the asset checks surface the findings."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import duckdb
 import pytest
 
@@ -160,3 +163,31 @@ def test_every_documented_example_query_runs(db) -> None:
     assert len(queries) >= 20
     for sql in queries:
         db.execute(sql).fetchall()
+
+
+def test_every_view_and_column_is_documented(db) -> None:
+    """docs/schema.md describes every view (in a section naming it in backticks; views over a
+    shard table also by the shard table's section) and names every one of its columns."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "schema.md").read_text()
+    split = text.index("# Warehouse views")
+    shard_sections = re.split(r"\n## ", text[:split])
+    sections = re.split(r"\n## ", text[split:])
+    views = [
+        r[0]
+        for r in db.execute(
+            "select view_name from duckdb_views() where schema_name = 'main' and not internal"
+        ).fetchall()
+    ]
+    assert len(views) >= 13
+    missing = []
+    for view in views:
+        about = [s for s in sections if f"`{view}`" in s]
+        if not about:
+            missing.append(f"{view}: no section")
+            continue
+        if any("shard" in s for s in about):
+            about += [s for s in shard_sections if s.startswith(f"`{view}`")]
+        described = "\n".join(about)
+        columns = [d[0] for d in db.execute(f"select * from {view} limit 0").description]
+        missing += [f"{view}.{c}" for c in columns if not re.search(rf"\b{c}\b", described)]
+    assert missing == [], "\n".join(missing)
