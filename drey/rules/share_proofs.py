@@ -13,7 +13,9 @@ key, the package's kem and the share, so its verdicts can be kept:
   not help). Worker processes start from a ``forkserver``, never by forking the caller, which
   may have threads (Dagster's do).
 
-Limits: verdicts are trusted as stored; a caller that shares its mapping with untrusted
+Limits: with ``workers`` > 1 the program's main module must be importable without side
+effects (the usual ``if __name__ == "__main__":`` guard), as for any ``spawn``/``forkserver``
+pool. Verdicts are trusted as stored; a caller that shares its mapping with untrusted
 writers gets their verdicts. The pool is created on first use and lives until :meth:`close`.
 """
 
