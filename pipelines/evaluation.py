@@ -26,6 +26,7 @@ from drey.rules import (
     VaultOutput,
     evaluate,
 )
+from drey.rules.memo import Memo
 from drey.rules.share_proofs import ShareVerifier
 from pipelines.convert import outpoint_bytes
 
@@ -122,10 +123,12 @@ def run_rules(
     founder: bytes,
     parts: Sequence[FormulaPartInscription],
     share_verifier: ShareVerifier | None = None,
+    memo: Memo | None = None,
 ) -> Evaluation:
     """:func:`drey.rules.evaluate` up to the chain's tip (the Python reference runs beside the
     inscribed module: a disagreement is the ``formula_reference`` alarm). ``share_verifier``
-    carries share-proof verdicts over from earlier evaluations."""
+    carries share-proof verdicts over from earlier evaluations, ``memo`` the other pure
+    results (plan signatures, formula runs, month trees)."""
     return evaluate(
         chain,
         messages,
@@ -134,6 +137,7 @@ def run_rules(
         formula_parts=parts,
         reference_check=True,
         share_verifier=share_verifier,
+        memo=memo,
     )
 
 

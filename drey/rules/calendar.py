@@ -106,8 +106,11 @@ class Snapshots:
         """The month containing ``height``: the first M with S_M ≥ height. Heights ≤ base
         count in the first month; heights past the last known snapshot are in the month
         after it (its snapshot is not reached yet)."""
-        i = bisect.bisect_left(self.heights, height)
-        return add_months(self.first_month, i)
+        return add_months(self.first_month, self.month_offset(height))
+
+    def month_offset(self, height: int) -> int:
+        """Months from the first month to :meth:`month_of_height` (0 for the first)."""
+        return bisect.bisect_left(self.heights, height)
 
     def months(self) -> list[str]:
         return [add_months(self.first_month, i) for i in range(len(self.heights))]

@@ -30,7 +30,7 @@ from drey.messages import (
 from drey.rules.calendar import Snapshots, add_months, months_between, snapshot_heights
 from drey.rules.common import verdict
 from drey.rules.election import need_for, race_quorum, roster_stakes
-from drey.rules.formula import compute_allocation, load_module, month_roots
+from drey.rules.formula import compute_allocation, load_module, month_roots, rows_digest
 from drey.rules.inputs import (
     ChainView,
     FormulaPartInscription,
@@ -38,6 +38,7 @@ from drey.rules.inputs import (
     sort_messages,
 )
 from drey.rules.ledger import Ledger, bind_stakes_and_plans, formula_rows
+from drey.rules.memo import Memo
 from drey.rules.params import ParamsEntry, ParamsHistory, find_first_params, resolve_params
 from drey.rules.penalties import MonthSlashes, redistribute, slash_month
 from drey.rules.publication import choose_publication
@@ -109,6 +110,7 @@ def evaluate(
     formula_parts: Iterable[FormulaPartInscription] = (),
     reference_check: bool = True,
     share_verifier: ShareVerifier | None = None,
+    memo: Memo | None = None,
 ) -> Evaluation:
     """Apply PROTOCOL.md to ``messages`` (any order; those above the tip are left out) on
     ``chain`` up to ``tip_height``.
@@ -117,8 +119,10 @@ def evaluate(
     formula manifest may name (id → height and fields); ``reference_check`` also runs the
     Python formula beside the inscribed module (the alarm comparison). ``share_verifier``
     verifies decryption-share proofs (memoised; default: a fresh one, serial); pass one to
-    keep its verdicts across evaluations or to verify on worker processes.
+    keep its verdicts across evaluations or to verify on worker processes. ``memo`` keeps
+    plan signature checks, formula runs and month trees by content (default: a fresh one).
     """
+    memo = memo if memo is not None else Memo()
     tip = min(tip_height, chain.tip)
     msgs = sort_messages([m for m in messages if m.height <= tip])
     statuses: dict[str, MessageStatus] = {}
@@ -160,9 +164,15 @@ def evaluate(
     first_entry = history.first
     first_month = first_entry.params.first_month
 
+    entries_by_offset: dict[int, ParamsEntry] = {}  # a month's params, looked up once
+
     def params_at(height: int) -> ParamsEntry:
-        entry = history.for_month(snapshots.month_of_height(height))  # type: ignore[union-attr]
-        assert entry is not None
+        offset = snapshots.month_offset(height)  # type: ignore[union-attr]
+        entry = entries_by_offset.get(offset)
+        if entry is None:
+            entry = history.for_month(snapshots.month_of_height(height))  # type: ignore[union-attr]
+            assert entry is not None
+            entries_by_offset[offset] = entry
         return entry
 
     ledger, binding_statuses = bind_stakes_and_plans(
@@ -171,6 +181,7 @@ def evaluate(
         first_position=first.position,
         params_at=lambda h: params_at(h).resolved,
         tip=tip,
+        memo=memo,
     )
     put(binding_statuses)
 
@@ -196,6 +207,7 @@ def evaluate(
         parts={p.inscription_id: p for p in formula_parts},
         reference_check=reference_check,
         share_verifier=share_verifier or ShareVerifier(),
+        memo=memo,
     )
     months_out: list[MonthEvaluation] = []
     penalties: list[PenaltyRow] = []
@@ -324,6 +336,7 @@ class _MonthWalker:
     modules: dict[tuple[str, str], bytes | str] = field(default_factory=dict)
     keys: dict[str, PaillierPublicKey] = field(default_factory=dict)
     share_verifier: ShareVerifier = field(default_factory=ShareVerifier)
+    memo: Memo = field(default_factory=Memo)
 
     def month(
         self,
@@ -403,8 +416,14 @@ class _MonthWalker:
             )
 
         module = self._module(p.formula, entry)
+        digest = rows_digest(rows)
         formula = compute_allocation(
-            rows, pool=p.dreybits_per_month, module=module, reference=self.reference_check
+            rows,
+            pool=p.dreybits_per_month,
+            module=module,
+            reference=self.reference_check,
+            memo=self.memo,
+            digest=digest,
         )
         checks.append(
             Check(
@@ -428,7 +447,13 @@ class _MonthWalker:
                 )
             )
         roots = month_roots(
-            rows, formula.dreybits, month=month, leaf_index=leaf_index, history=tree
+            rows,
+            formula.dreybits,
+            month=month,
+            leaf_index=leaf_index,
+            history=tree,
+            memo=self.memo,
+            digest=digest,
         )
         expected = Expected(formula.dreybits, roots.month_root, roots.n_rows, roots.months_root)
         ctx = MonthContext(

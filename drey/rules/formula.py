@@ -9,11 +9,13 @@ and the ``formula_module`` check fails (documented in docs/protocol/rules.md).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from drey.crypto.poseidon import field_to_bytes
+from drey.errors import FormulaError
 from drey.formula import (
     AssemblyFailure,
     FormulaFailure,
@@ -22,13 +24,21 @@ from drey.formula import (
     assemble_module,
     run_formula,
 )
-from drey.formula.reference import FormulaRow
+from drey.formula.reference import FormulaRow, encode_rows
 from drey.merkle import MonthsTree, MonthTree
 from drey.messages import FormulaManifest
 from drey.rules.calendar import month_index
 from drey.rules.inputs import FormulaPartInscription, PositionedMessage
+from drey.rules.memo import Memo, memo_key
 
-__all__ = ["FormulaResult", "MonthRoots", "compute_allocation", "load_module", "month_roots"]
+__all__ = [
+    "FormulaResult",
+    "MonthRoots",
+    "compute_allocation",
+    "load_module",
+    "month_roots",
+    "rows_digest",
+]
 
 
 def load_module(
@@ -67,10 +77,33 @@ class FormulaResult:
     reference_match: bool | None
 
 
+def rows_digest(rows: Sequence[FormulaRow]) -> bytes | None:
+    """SHA-256 of the rows as the module reads them, or ``None`` if a row does not fit (an
+    overflowing month is not worth remembering)."""
+    try:
+        return hashlib.sha256(encode_rows(rows)).digest()
+    except FormulaError:
+        return None
+
+
 def compute_allocation(
-    rows: Sequence[FormulaRow], *, pool: int, module: bytes | str, reference: bool = True
+    rows: Sequence[FormulaRow],
+    *,
+    pool: int,
+    module: bytes | str,
+    reference: bool = True,
+    memo: Memo | None = None,
+    digest: bytes | None = None,
 ) -> FormulaResult:
-    """Run the module (authoritative) and, if ``reference``, the Python reference."""
+    """Run the module (authoritative) and, if ``reference``, the Python reference. With a
+    ``memo`` and the rows' ``digest`` (:func:`rows_digest`), a run already made on the same
+    module, rows and pool is not made again."""
+    if memo is not None and digest is not None:
+        module_id = module if isinstance(module, str) else hashlib.sha256(module).digest()
+        key = memo_key("formula/1", module_id, digest, pool, int(reference))
+        return memo.get_or_compute(
+            key, lambda: compute_allocation(rows, pool=pool, module=module, reference=reference)
+        )
     ref = allocate_reference(rows, pool=pool) if reference or isinstance(module, str) else None
     if isinstance(module, str):
         assert ref is not None
@@ -100,12 +133,25 @@ def month_roots(
     month: str,
     leaf_index: int,
     history: MonthsTree,
+    memo: Memo | None = None,
+    digest: bytes | None = None,
 ) -> MonthRoots:
     """§7 over the month's rows: the month tree, its commitment, and the months tree with
-    this month's commitment at ``leaf_index``."""
-    tree = MonthTree.from_rows([r[0] for r in rows], month_index(month), list(dreybits))
-    commitment = tree.commitment
+    this month's commitment at ``leaf_index``. With a ``memo`` and the rows' ``digest``
+    (:func:`rows_digest`), a month tree already built over the same rows and Dreybits is not
+    built again."""
+
+    def build() -> tuple[int, int]:
+        tree = MonthTree.from_rows([r[0] for r in rows], month_index(month), list(dreybits))
+        return tree.root, tree.commitment
+
+    if memo is not None and digest is not None:
+        packed = b"".join(d.to_bytes(8, "little") for d in dreybits)
+        key = memo_key("month-tree/1", month_index(month), digest, hashlib.sha256(packed).digest())
+        root, commitment = memo.get_or_compute(key, build)
+    else:
+        root, commitment = build()
     after = history.with_leaf(leaf_index, commitment)
     return MonthRoots(
-        field_to_bytes(tree.root), len(rows), commitment, field_to_bytes(after.root), after
+        field_to_bytes(root), len(rows), commitment, field_to_bytes(after.root), after
     )

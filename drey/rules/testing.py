@@ -57,6 +57,7 @@ from drey.messages.reasons import Quarantine
 from drey.rules.calendar import add_months, month_end_timestamp, month_index, months_between
 from drey.rules.evaluate import evaluate
 from drey.rules.inputs import ChainView, FormulaPartInscription, PositionedMessage, VaultOutput
+from drey.rules.memo import Memo
 from drey.rules.results import Evaluation, MonthEvaluation, RoundEvaluation
 
 __all__ = [
@@ -267,7 +268,7 @@ class ScenarioBuilder:
             spends={k: v for k, v in self.spends.items() if v <= top},
         )
 
-    def evaluate(self, tip: int | None = None) -> Evaluation:
+    def evaluate(self, tip: int | None = None, *, memo: Memo | None = None) -> Evaluation:
         top = self.tip if tip is None else tip
         return evaluate(
             self.chain(top),
@@ -275,6 +276,7 @@ class ScenarioBuilder:
             founder=self.keys.founder,
             tip_height=top,
             formula_parts=self.formula_parts,
+            memo=memo,
         )
 
     def _next_txid(self) -> bytes:

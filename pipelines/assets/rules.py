@@ -16,6 +16,7 @@ import dagster as dg
 import pyarrow as pa
 
 from drey.rules import Evaluation, PositionedMessage
+from drey.rules.memo import Memo
 from drey.rules.share_proofs import ShareVerifier
 from pipelines.assets._common import table_metadata
 from pipelines.convert import schema, to_table
@@ -32,6 +33,7 @@ from pipelines.settings import EVALUATION_STATE, MESSAGES_STATE, Warehouse
 
 DIGESTS_STATE = "month_digests"
 VERDICTS_STATE = "share_verdicts"
+MEMO_STATE = "evaluation_memo"
 
 MESSAGE_STATUSES = schema(
     ("id", pa.string(), False),
@@ -106,16 +108,21 @@ def rules_evaluation(
     )
     parts = formula_parts(messages, insc)
     started = time.perf_counter()
-    # Share-proof verdicts are kept between runs: a grown chain verifies only its new shares.
+    # Pure results are kept between runs (share-proof verdicts; plan signatures, formula runs
+    # and month trees): a grown chain recomputes only what its new blocks changed.
     verdicts = store.load_state(VERDICTS_STATE) or {}
+    memo = Memo(entries=store.load_state(MEMO_STATE) or {})
     with ShareVerifier(verdicts=verdicts, workers=warehouse.workers) as verifier:
         evaluation = run_rules(
-            chain, messages, founder=founder, parts=parts, share_verifier=verifier
+            chain, messages, founder=founder, parts=parts, share_verifier=verifier, memo=memo
         )
     seconds = time.perf_counter() - started
     store.save_state(EVALUATION_STATE, evaluation)
     if verifier.verified:
         store.save_state(VERDICTS_STATE, verdicts)
+    kept = memo.used_entries()
+    if memo.misses or len(kept) != len(memo.entries):  # something new, or something stale
+        store.save_state(MEMO_STATE, kept)
 
     digests = month_digests(evaluation)
     previous: MonthDigests | None = store.load_state(DIGESTS_STATE)
@@ -150,6 +157,8 @@ def rules_evaluation(
             "seconds": round(seconds, 3),
             "share_proofs_verified": verifier.verified,
             "share_proofs_remembered": len(verdicts) - verifier.verified,
+            "memo_hits": memo.hits,
+            "memo_misses": memo.misses,
         },
     )
     yield dg.MaterializeResult(

@@ -143,7 +143,7 @@ def test_every_sql_recheck_passes_on_an_honest_warehouse(e2e: Built) -> None:
     } <= names
 
 
-def test_a_new_evaluation_remembers_share_proof_verdicts(e2e: Built) -> None:
+def test_a_new_evaluation_recomputes_nothing_already_known(e2e: Built) -> None:
     """Re-evaluating the chain (as every sensor tick does) verifies no share proof again:
     the verdicts of the build are kept in the warehouse store."""
     run = e2e.pipeline.run("chain_job")
@@ -155,3 +155,6 @@ def test_a_new_evaluation_remembers_share_proof_verdicts(e2e: Built) -> None:
     meta = event.materialization.metadata
     assert meta["share_proofs_verified"].value == 0
     assert meta["share_proofs_remembered"].value > 0
+    # So are plan signatures, formula runs and month trees.
+    assert meta["memo_misses"].value == 0
+    assert meta["memo_hits"].value > 0
