@@ -26,22 +26,22 @@ T = TypeVar("T")
 
 
 def _encode(part: bytes | str | int) -> bytes:
-    if isinstance(part, bytes):
-        body, kind = part, b"b"
-    elif isinstance(part, str):
-        body, kind = part.encode(), b"s"
+    kind = type(part)
+    if kind is bytes:
+        body, tag = part, b"b"
+    elif kind is str:
+        body, tag = part.encode(), b"s"  # type: ignore[union-attr]
+    elif kind is int:
+        body, tag = str(part).encode(), b"i"
     else:
-        body, kind = str(part).encode(), b"i"
-    return kind + len(body).to_bytes(8, "big") + body
+        raise TypeError(f"memo key parts are bytes, str or int, not {kind.__name__}")
+    return tag + len(body).to_bytes(8, "big") + body  # type: ignore[operator]
 
 
 def memo_key(tag: str, *parts: bytes | str | int) -> bytes:
     """SHA-256 of ``tag`` and ``parts``, each typed and length-prefixed (no two different
     inputs share an encoding)."""
-    h = hashlib.sha256(_encode(tag))
-    for part in parts:
-        h.update(_encode(part))
-    return h.digest()
+    return hashlib.sha256(b"".join([_encode(tag), *map(_encode, parts)])).digest()
 
 
 @dataclass

@@ -3,6 +3,8 @@ the same; keys separate every input; only what an evaluation asked for is worth 
 
 from __future__ import annotations
 
+import pytest
+
 from drey.rules.memo import Memo, memo_key
 from drey.rules.testing import ScenarioBuilder
 
@@ -18,6 +20,8 @@ def test_memo_key_separates_tags_parts_and_types() -> None:
     }
     assert len(keys) == 6
     assert memo_key("a", b"x", 1) == memo_key("a", b"x", 1)
+    with pytest.raises(TypeError, match="bytes, str or int"):
+        memo_key("a", 1.5)  # type: ignore[arg-type]
 
 
 def test_used_entries_drop_what_the_evaluation_did_not_ask_for() -> None:
