@@ -7,7 +7,7 @@ For each size: the devnet simulator builds the chain once (kept under --workdir 
 its time is reported but is not a warehouse figure), the follower writes the shards, then a
 fresh warehouse is materialized end to end (chain job, every month, publication) against an
 ephemeral Dagster instance: total time, time per month, and the steps that dominate. Then
-(first size only) the latency from a new block at the node (one inscription mined) to its row
+the latency from a new block at the node (one inscription mined) to its row
 in a freshly opened warehouse, with the follower on ZMQ and the sensors ticking as the daemon
 would; and the median latency of each example query of docs/schema.md.
 """
@@ -151,11 +151,11 @@ def main() -> int:
     parser.add_argument("--users", default="2000,100000", help="comma-separated sizes")
     parser.add_argument("--months", type=int, default=12)
     parser.add_argument("--workdir", type=Path, default=REPO / "var" / "bench")
-    parser.add_argument("--latency", type=int, default=3, help="latency samples (first size)")
+    parser.add_argument("--latency", type=int, default=3, help="latency samples per size")
     parser.add_argument("--repeats", type=int, default=20, help="runs per example query")
     args = parser.parse_args()
     results = []
-    for n, users in enumerate(int(u) for u in args.users.split(",")):
+    for users in (int(u) for u in args.users.split(",")):
         devnet, simulated = devnet_for(args.workdir, args.months, users)
         sim = "reused" if simulated is None else f"{simulated:.0f} s"
         print(f"== {args.months} months × {users:,} users (devnet: {sim})", flush=True)
@@ -171,7 +171,7 @@ def main() -> int:
             "simulate_s": simulated,
             **{k: v for k, v in built.items() if k.endswith("_s") or k in ("bytes", "top_steps")},
         }
-        if n == 0 and args.latency:
+        if args.latency:
             lat = latency(devnet, built, args.latency)
             print(
                 f"block → warehouse: median {statistics.median(lat):.1f} s "
