@@ -46,26 +46,37 @@ def chain_view(
     the engine does not read for them (only stake/plan carriers are bound)."""
     heights = blocks.column("height").to_pylist()
     base = heights[0] if heights else 0
+    # Column lists zipped, not row dicts: this runs over every vault output on every
+    # evaluation (330k at 100,000 users).
+    cols = [
+        outputs.column(c).to_pylist()
+        for c in ("txid", "vout", "block_height", "tx_index", "value", "script_pubkey")
+    ]
+    scripts: dict[str, bytes] = {}  # a handful of vault scripts, decoded once each
     vouts = []
-    for row in outputs.to_pylist():
-        txid = bytes.fromhex(row["txid"])[::-1]
-        prev = first_prevouts.get(row["txid"])
+    for txid_hex, vout, height, tx_index, value, script_hex in zip(*cols, strict=True):
+        txid = bytes.fromhex(txid_hex)[::-1]
+        prev = first_prevouts.get(txid_hex)
+        script = scripts.get(script_hex)
+        if script is None:
+            script = scripts[script_hex] = bytes.fromhex(script_hex)
         vouts.append(
             VaultOutput(
-                outpoint=txid + row["vout"].to_bytes(4, "little"),
-                height=row["block_height"],
-                tx_index=row["tx_index"],
-                value=row["value"],
-                script=bytes.fromhex(row["script_pubkey"]),
+                outpoint=txid + vout.to_bytes(4, "little"),
+                height=height,
+                tx_index=tx_index,
+                value=value,
+                script=script,
                 txid=txid,
                 first_input_prevout=NULL_OUTPOINT if prev is None else outpoint_bytes(prev),
             )
         )
+    spent_cols = [
+        spends.column(c).to_pylist() for c in ("spent_txid", "spent_vout", "block_height")
+    ]
     spent = {
-        bytes.fromhex(r["spent_txid"])[::-1] + r["spent_vout"].to_bytes(4, "little"): r[
-            "block_height"
-        ]
-        for r in spends.to_pylist()
+        bytes.fromhex(txid_hex)[::-1] + vout.to_bytes(4, "little"): height
+        for txid_hex, vout, height in zip(*spent_cols, strict=True)
     }
     return ChainView(
         base_height=base,

@@ -7,7 +7,8 @@ went. Each selected inscription is in exactly one of ``drey_messages`` (parsed) 
 ``quarantine`` (refused, with the parser's reason and detail): nothing is dropped.
 
 Parsing is cached across runs by inscription id and content digest, so a new block costs
-only its own messages. The typed messages, positioned where they were mined, are saved for
+only its own messages; a commit that changed no Drey inscription (nor where one was mined)
+rewrites nothing at all. The typed messages, positioned where they were mined, are saved for
 the rules engine (state ``messages``).
 """
 
@@ -27,6 +28,7 @@ from pipelines.settings import MESSAGES_STATE, Warehouse
 
 DREY_SELECTION = "lower(trim(metaprotocol)) like 'drey/%'"
 PARSE_CACHE_STATE = "parse_cache"
+SELECTION_STATE = "drey_selection"
 
 _POSITION = (
     ("id", pa.string(), False),
@@ -87,6 +89,19 @@ def _cache_key(row: dict[str, Any]) -> tuple[Any, ...]:
         None if row["body"] is None else hashlib.sha256(row["body"]).digest(),
         None if meta is None else hashlib.sha256(meta).digest(),
     )
+
+
+def _selection_digest(
+    rows: list[dict[str, Any]], keys: list[tuple[Any, ...]], founder: bytes | None
+) -> str:
+    """A digest of everything the outputs depend on: the founder, and per selected row its
+    content key and every positional column the tables and the positioned messages carry."""
+    h = hashlib.sha256(founder or b"")
+    positional = ("block_height", "block_hash", "tx_index", "number_in_tx", "txid")
+    more = ("first_input_prevout", "body_len", "content_type")
+    for row, key in zip(rows, keys, strict=True):
+        h.update(repr((key, *(row[c] for c in positional), *(row[c] for c in more))).encode())
+    return h.hexdigest()
 
 
 def parse_rows(
@@ -188,18 +203,32 @@ def parse_drey_messages(
     founder = warehouse.founder_key
     insc = _read_drey_inscriptions(warehouse)
     rows = insc.to_pylist()
-    saved = store.load_state(PARSE_CACHE_STATE) or {}
-    cache = saved.get("entries", {}) if saved.get("founder") == founder else {}
-    messages, fresh = parse_rows(rows, founder=founder, cache=cache)
-    live = {_cache_key(r) for r in rows}
-    store.save_state(
-        PARSE_CACHE_STATE,
-        {"founder": founder, "entries": {k: v for k, v in cache.items() if k in live}},
-    )
-    store.save_state(MESSAGES_STATE, messages)
-    parsed, refused = message_tables(rows, messages)
-    store.write("drey_messages", parsed)
-    store.write("quarantine", refused)
+    keys = [_cache_key(r) for r in rows]
+    selection = _selection_digest(rows, keys, founder)
+    saved = store.load_state(SELECTION_STATE)
+    outputs = [
+        store.state_path(MESSAGES_STATE),
+        *map(store.table_path, ("drey_messages", "quarantine")),
+    ]
+    if saved == selection and all(p.exists() for p in outputs):
+        # The same inscriptions at the same places: the outputs would be rewritten identically.
+        parsed = store.read("drey_messages")
+        refused = store.read("quarantine")
+        fresh = 0
+    else:
+        cached = store.load_state(PARSE_CACHE_STATE) or {}
+        cache = cached.get("entries", {}) if cached.get("founder") == founder else {}
+        messages, fresh = parse_rows(rows, founder=founder, cache=cache)
+        live = set(keys)
+        store.save_state(
+            PARSE_CACHE_STATE,
+            {"founder": founder, "entries": {k: v for k, v in cache.items() if k in live}},
+        )
+        store.save_state(MESSAGES_STATE, messages)
+        parsed, refused = message_tables(rows, messages)
+        store.write("drey_messages", parsed)
+        store.write("quarantine", refused)
+        store.save_state(SELECTION_STATE, selection)
     context.log.info(
         f"{len(rows)} Drey inscriptions: {parsed.num_rows} parsed, {refused.num_rows} "
         f"quarantined ({fresh} parsed afresh)"

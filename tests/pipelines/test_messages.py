@@ -7,7 +7,13 @@ import duckdb
 import pyarrow.parquet as pq
 
 from drey.messages import Quarantine, parse_message
-from pipelines.assets.messages import DREY_SELECTION
+from pipelines.assets.messages import (
+    DREY_SELECTION,
+    SELECTION_STATE,
+    _cache_key,
+    _read_drey_inscriptions,
+    _selection_digest,
+)
 from pipelines.settings import MESSAGES_STATE
 
 from .chainfix import DemoChain
@@ -115,3 +121,48 @@ def test_rerun_parses_nothing_afresh_and_rewrites_identically(
     }
     assert events["drey_messages"]["parsed_afresh"].value == 0
     assert pq.read_table(store.table_path("drey_messages")).equals(before)
+
+
+def test_an_unchanged_selection_rewrites_nothing_and_a_changed_one_reparses(
+    built: tuple[DemoChain, Pipeline],
+) -> None:
+    _, pipeline = built
+    store = pipeline.warehouse.store
+    watched = [
+        store.table_path("drey_messages"),
+        store.table_path("quarantine"),
+        store.state_path(MESSAGES_STATE),
+    ]
+    pipeline.run("chain_job")
+    stamps = [p.stat().st_mtime_ns for p in watched]
+    pipeline.run("chain_job")  # same commit: same selection
+    assert [p.stat().st_mtime_ns for p in watched] == stamps
+    # A lost output is rebuilt, even though the selection is the same.
+    store.table_path("quarantine").unlink()
+    pipeline.run("chain_job")
+    assert store.table_path("quarantine").exists()
+    # A different selection digest (here: forgotten) makes the stage parse and write again.
+    store.state_path(SELECTION_STATE).unlink()
+    before = store.read("drey_messages")
+    pipeline.run("chain_job")
+    assert store.table_path("drey_messages").stat().st_mtime_ns != stamps[0]
+    assert store.read("drey_messages").equals(before)
+
+
+def test_selection_digest_sees_content_places_and_the_founder(
+    built: tuple[DemoChain, Pipeline],
+) -> None:
+    _, pipeline = built
+    rows = _read_drey_inscriptions(pipeline.warehouse).to_pylist()
+    founder = pipeline.warehouse.founder_key
+
+    def digest(rows: list[dict], founder: bytes | None = founder) -> str:
+        return _selection_digest(rows, [_cache_key(r) for r in rows], founder)
+
+    base = digest(rows)
+    assert digest([dict(r) for r in rows]) == base
+    moved = [dict(r) for r in rows]
+    moved[0]["block_hash"] = "00" * 32  # the same inscription re-mined elsewhere (a reorg)
+    edited = [dict(r) for r in rows]
+    edited[-1]["body"] = (edited[-1]["body"] or b"") + b"x"
+    assert len({base, digest(moved), digest(edited), digest(rows[:-1]), digest(rows, None)}) == 5
