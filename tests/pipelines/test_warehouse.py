@@ -163,6 +163,13 @@ def test_every_documented_example_query_runs(db) -> None:
     assert len(queries) >= 20
     for sql in queries:
         db.execute(sql).fetchall()
+    # Every view has at least one example.
+    views = db.execute(
+        "select view_name from duckdb_views() where schema_name = 'main' and not internal"
+    ).fetchall()
+    assert views
+    without = [v for (v,) in views if not any(re.search(rf"\b{v}\b", q) for q in queries)]
+    assert without == []
 
 
 def test_every_view_and_column_is_documented(db) -> None:
