@@ -12,36 +12,29 @@ internal byte order on the wire and converted here.
 
 from __future__ import annotations
 
-import http.client
 import json
 import threading
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit
 
 from indexer.bitcoin import BlockHeader, hash_to_hex
 from indexer.bitcoin.block import HEADER_SIZE
 from indexer.node.errors import (
-    NodeConnectionError,
     NodeProtocolError,
     RESTBadRequestError,
     RESTError,
     RESTNotFoundError,
     RESTUnavailableError,
 )
+from indexer.node.http import KeepAliveConnection, parse_http_url
 
 
 class RESTClient:
     """REST over HTTP to ``base_url`` (``http://host:port``, the RPC port)."""
 
     def __init__(self, base_url: str, *, timeout: float = 30.0) -> None:
-        parts = urlsplit(base_url)
-        if parts.scheme != "http" or not parts.hostname:
-            raise ValueError(f"REST URL must be http://host:port, got {base_url!r}")
-        self._host = parts.hostname
-        self._port = parts.port or 80
-        self._timeout = timeout
-        self._conn: http.client.HTTPConnection | None = None
+        host, port, _ = parse_http_url(base_url, what="REST")
+        self._http = KeepAliveConnection(host, port, timeout=timeout)
         self._lock = threading.Lock()
 
     def block(self, blockhash: str) -> bytes:
@@ -90,9 +83,7 @@ class RESTClient:
 
     def close(self) -> None:
         with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+            self._http.close()
 
     def __enter__(self) -> RESTClient:
         return self
@@ -110,7 +101,7 @@ class RESTClient:
     def get(self, path: str) -> bytes:
         """GET ``path``; the body on 200, a :class:`RESTError` otherwise."""
         with self._lock:
-            status, body = self._get(path)
+            status, _, body = self._http.request("GET", path, headers={})
         if status == 200:
             return body
         text = body.decode(errors="replace")
@@ -118,32 +109,3 @@ class RESTClient:
             status, RESTError
         )
         raise cls(status, text, path=path)
-
-    def _get(self, path: str) -> tuple[int, bytes]:
-        for attempt in (0, 1):
-            if self._conn is None:
-                self._conn = http.client.HTTPConnection(
-                    self._host, self._port, timeout=self._timeout
-                )
-            try:
-                self._conn.request("GET", path, headers={"Host": self._host})
-                resp = self._conn.getresponse()
-                data = resp.read()
-                if resp.getheader("Connection", "").lower() == "close":
-                    self._conn.close()
-                    self._conn = None
-                return resp.status, data
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                self._conn.close()
-                self._conn = None
-                if attempt:
-                    raise NodeConnectionError(
-                        f"connection to {self._host}:{self._port} dropped"
-                    ) from None
-            except (OSError, http.client.HTTPException) as exc:
-                self._conn.close()
-                self._conn = None
-                raise NodeConnectionError(
-                    f"cannot reach {self._host}:{self._port}: {exc}"
-                ) from None
-        raise NodeConnectionError("unreachable")  # pragma: no cover

@@ -21,9 +21,7 @@ Thread-safe (one connection, serialised by a lock); open one client per thread f
 from __future__ import annotations
 
 import base64
-import http.client
 import json
-import socket
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,14 +32,13 @@ from urllib.parse import urlsplit
 
 from indexer.node.errors import (
     NodeAuthError,
-    NodeConnectionError,
-    NodeError,
     NodeForbiddenError,
     NodeProtocolError,
     RPCError,
     WorkQueueFullError,
     rpc_error,
 )
+from indexer.node.http import KeepAliveConnection, parse_http_url
 
 DEFAULT_PORTS = {"main": 8332, "test": 18332, "testnet4": 48332, "signet": 38332, "regtest": 18443}
 _NET_DIRS = {
@@ -96,20 +93,15 @@ class RPCClient:
         jsonrpc: Literal["1.0", "2.0"] = "2.0",
     ) -> None:
         parts = urlsplit(url)
-        if parts.scheme != "http" or not parts.hostname:
-            raise ValueError(f"RPC URL must be http://host:port, got {url!r}")
-        self._host = parts.hostname
-        self._port = parts.port or 80
-        self._path = parts.path or "/"
+        self._host, self._port, self._path = parse_http_url(url, what="RPC")
         self._user = user if user is not None else parts.username
         self._password = password if password is not None else parts.password
         self._cookie_file = Path(cookie_file) if cookie_file is not None else None
         if self._cookie_file is None and (self._user is None or self._password is None):
             raise ValueError("RPCClient needs user and password, or a cookie file")
-        self._timeout = timeout
         self._jsonrpc = jsonrpc
         self._auth: str | None = None
-        self._conn: http.client.HTTPConnection | None = None
+        self._http = KeepAliveConnection(self._host, self._port, timeout=timeout)
         self._lock = threading.Lock()
         self._next_id = 0
 
@@ -224,9 +216,7 @@ class RPCClient:
 
     def close(self) -> None:
         with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+            self._http.close()
 
     def __enter__(self) -> RPCClient:
         return self
@@ -289,41 +279,9 @@ class RPCClient:
         headers = {
             "Authorization": auth,
             "Content-Type": "application/json",
-            "Host": self._host,
             "User-Agent": "indexer-node/1",
         }
-        for attempt in (0, 1):
-            if self._conn is None:
-                self._conn = http.client.HTTPConnection(
-                    self._host, self._port, timeout=self._timeout
-                )
-            try:
-                self._conn.request("POST", self._path, body.encode(), headers)
-                resp = self._conn.getresponse()
-                data = resp.read()
-                if resp.getheader("Connection", "").lower() == "close":
-                    self._conn.close()
-                    self._conn = None
-                return resp.status, resp.getheader("Content-Type", ""), data
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                # A kept-alive connection the server closed: reconnect once.
-                self._conn.close()
-                self._conn = None
-                if attempt:
-                    raise NodeConnectionError(
-                        f"connection to {self._host}:{self._port} dropped"
-                    ) from None
-            except (OSError, http.client.HTTPException) as exc:
-                self._conn.close()
-                self._conn = None
-                if isinstance(exc, socket.timeout):
-                    raise NodeConnectionError(
-                        f"RPC to {self._host}:{self._port} timed out after {self._timeout}s"
-                    ) from None
-                raise NodeConnectionError(
-                    f"cannot reach {self._host}:{self._port}: {exc}"
-                ) from None
-        raise NodeError("unreachable")  # pragma: no cover
+        return self._http.request("POST", self._path, body=body.encode(), headers=headers)
 
 
 def _unwrap(method: str, reply: dict[str, Any], status: int) -> Any:
