@@ -121,6 +121,13 @@ class Store:
         fsync_dir(path.parent)
         return path
 
+    def drop_state(self, name: str) -> None:
+        """Forget the state ``name`` (durably: the directory is fsynced)."""
+        path = self.state_path(name)
+        if path.exists():
+            path.unlink()
+            fsync_dir(path.parent)
+
     def load_state(self, name: str, default: Any = None) -> Any:
         """The pickled state, or ``default`` when it was never written. Only this package's
         own files are unpickled (they live in the warehouse directory the operator owns)."""

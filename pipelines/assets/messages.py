@@ -6,8 +6,8 @@ are kept too and land in ``quarantine`` as ``bad_metaprotocol``, so nobody wonde
 went. Each selected inscription is in exactly one of ``drey_messages`` (parsed) or
 ``quarantine`` (refused, with the parser's reason and detail): nothing is dropped.
 
-Parsing is cached across runs by inscription id and content digest, so a new block costs
-only its own messages; a commit that changed no Drey inscription (nor where one was mined)
+Parsing is cached across runs by inscription id and content digest (the saved messages
+under their content keys), so a new block costs only its own messages; a commit that changed no Drey inscription (nor where one was mined)
 rewrites nothing at all. The typed messages, positioned where they were mined, are saved for
 the rules engine (state ``messages``).
 """
@@ -27,8 +27,7 @@ from pipelines.convert import hexify, message_json, outpoint_bytes, schema, to_t
 from pipelines.settings import MESSAGES_STATE, Warehouse
 
 DREY_SELECTION = "lower(trim(metaprotocol)) like 'drey/%'"
-PARSE_CACHE_STATE = "parse_cache"
-SELECTION_STATE = "drey_selection"
+PARSE_STATE = "parsed_from"
 
 _POSITION = (
     ("id", pa.string(), False),
@@ -205,30 +204,35 @@ def parse_drey_messages(
     rows = insc.to_pylist()
     keys = [_cache_key(r) for r in rows]
     selection = _selection_digest(rows, keys, founder)
-    saved = store.load_state(SELECTION_STATE)
+    # What the saved outputs were parsed from: the founder, each message's content key (in
+    # the order of the saved messages) and the selection digest.
+    parsed_from = store.load_state(PARSE_STATE) or {}
     outputs = [
         store.state_path(MESSAGES_STATE),
         *map(store.table_path, ("drey_messages", "quarantine")),
     ]
-    if saved == selection and all(p.exists() for p in outputs):
+    if parsed_from.get("selection") == selection and all(p.exists() for p in outputs):
         # The same inscriptions at the same places: the outputs would be rewritten identically.
         parsed = store.read("drey_messages")
         refused = store.read("quarantine")
         fresh = 0
     else:
-        cached = store.load_state(PARSE_CACHE_STATE) or {}
-        cache = cached.get("entries", {}) if cached.get("founder") == founder else {}
+        # The parse cache is the saved messages under their content keys, not a second copy.
+        cache: dict[tuple[Any, ...], Any] = {}
+        old_keys = parsed_from.get("keys", [])
+        if parsed_from.get("founder") == founder and old_keys:
+            previous = store.load_state(MESSAGES_STATE) or []
+            if len(previous) == len(old_keys):
+                cache = {k: pm.message for k, pm in zip(old_keys, previous, strict=True)}
         messages, fresh = parse_rows(rows, founder=founder, cache=cache)
-        live = set(keys)
-        store.save_state(
-            PARSE_CACHE_STATE,
-            {"founder": founder, "entries": {k: v for k, v in cache.items() if k in live}},
-        )
+        # Until the new keys are saved, no keys describe the outputs: a crash in between
+        # costs a full parse, never a cache misaligned with the messages.
+        store.drop_state(PARSE_STATE)
         store.save_state(MESSAGES_STATE, messages)
         parsed, refused = message_tables(rows, messages)
         store.write("drey_messages", parsed)
         store.write("quarantine", refused)
-        store.save_state(SELECTION_STATE, selection)
+        store.save_state(PARSE_STATE, {"founder": founder, "keys": keys, "selection": selection})
     context.log.info(
         f"{len(rows)} Drey inscriptions: {parsed.num_rows} parsed, {refused.num_rows} "
         f"quarantined ({fresh} parsed afresh)"

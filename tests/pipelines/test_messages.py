@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 from drey.messages import Quarantine, parse_message
 from pipelines.assets.messages import (
     DREY_SELECTION,
-    SELECTION_STATE,
+    PARSE_STATE,
     _cache_key,
     _read_drey_inscriptions,
     _selection_digest,
@@ -141,11 +141,22 @@ def test_an_unchanged_selection_rewrites_nothing_and_a_changed_one_reparses(
     store.table_path("quarantine").unlink()
     pipeline.run("chain_job")
     assert store.table_path("quarantine").exists()
-    # A different selection digest (here: forgotten) makes the stage parse and write again.
-    store.state_path(SELECTION_STATE).unlink()
+    # A different selection digest makes the stage parse (from its cache) and write again.
+    parsed_from = store.load_state(PARSE_STATE)
+    store.save_state(PARSE_STATE, {**parsed_from, "selection": "another"})
     before = store.read("drey_messages")
-    pipeline.run("chain_job")
+    result = pipeline.run("chain_job")
     assert store.table_path("drey_messages").stat().st_mtime_ns != stamps[0]
+    assert store.read("drey_messages").equals(before)
+    (meta,) = [
+        e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+        if e.asset_key.to_user_string() == "drey_messages"
+    ]
+    assert meta["parsed_afresh"].value == 0
+    # Without it (as after a crash mid-write), everything is parsed afresh, to the same rows.
+    store.drop_state(PARSE_STATE)
+    pipeline.run("chain_job")
     assert store.read("drey_messages").equals(before)
 
 

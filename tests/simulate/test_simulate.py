@@ -15,7 +15,7 @@ import pytest
 
 from devnet.chain import Chain
 from devnet.cli import main as devnet_main
-from devnet.simulate import ScenarioError, ScenarioSpec, parse_scenarios
+from devnet.simulate import SCENARIOS, ScenarioError, ScenarioSpec, parse_scenarios
 from drey.messages import Quarantine
 from drey.rules import Evaluation
 
@@ -38,19 +38,7 @@ def _month(key: dict[str, Any], n: int) -> dict[str, Any]:
 
 def test_every_scenario_triggered(all_scenarios: Run) -> None:
     log = all_scenarios.key["scenario_log"]
-    assert {t["scenario"].split("@")[0] for t in log} == {
-        "honest",
-        "silent_lead",
-        "wrong_table",
-        "lazy_copier",
-        "early_secondary",
-        "late_secondary",
-        "premature_share",
-        "forged_share",
-        "withdraw_below_min",
-        "reorg",
-        "few_shares",
-    }
+    assert {t["scenario"].split("@")[0] for t in log} == set(SCENARIOS)
     for t in log:
         assert t["triggered"], t
         assert t["problem"] is None, t
