@@ -138,8 +138,8 @@ def run_rules(
 ) -> Evaluation:
     """:func:`drey.rules.evaluate` up to the chain's tip (the Python reference runs beside the
     inscribed module: a disagreement is the ``formula_reference`` alarm). ``share_verifier``
-    carries share-proof verdicts over from earlier evaluations, ``memo`` the other pure
-    results (plan signatures, formula runs, month trees)."""
+    verifies share proofs (maybe on worker processes); ``memo`` carries pure results (share
+    verdicts, plan signatures, formula runs, month trees) over from earlier evaluations."""
     return evaluate(
         chain,
         messages,

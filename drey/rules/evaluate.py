@@ -118,9 +118,10 @@ def evaluate(
     ``founder`` is the trust anchor; ``formula_parts`` are the non-Drey inscriptions a
     formula manifest may name (id → height and fields); ``reference_check`` also runs the
     Python formula beside the inscribed module (the alarm comparison). ``share_verifier``
-    verifies decryption-share proofs (memoised; default: a fresh one, serial); pass one to
-    keep its verdicts across evaluations or to verify on worker processes. ``memo`` keeps
-    plan signature checks, formula runs and month trees by content (default: a fresh one).
+    verifies decryption-share proofs (default: a serial one on ``memo``); pass one to verify on
+    worker processes. ``memo`` keeps share-proof verdicts, plan signature checks, formula runs
+    and month trees by content (default: a fresh one); pass one to keep them across
+    evaluations.
     """
     memo = memo if memo is not None else Memo()
     tip = min(tip_height, chain.tip)
@@ -206,7 +207,7 @@ def evaluate(
         manifests=manifests,
         parts={p.inscription_id: p for p in formula_parts},
         reference_check=reference_check,
-        share_verifier=share_verifier or ShareVerifier(),
+        share_verifier=share_verifier or ShareVerifier(memo=memo),
         memo=memo,
     )
     months_out: list[MonthEvaluation] = []

@@ -3,7 +3,8 @@
 An evaluation re-applies the whole protocol to the whole chain (months depend on the months
 before them), so a chain that grew by one block is evaluated again from its first params. Most
 of that work is pure and its inputs rarely change: a plan's operator signature, a month's
-formula run and its Poseidon tree. :class:`Memo` keeps their results under a SHA-256 of every
+formula run and its Poseidon tree, and every decryption-share proof
+(:mod:`drey.rules.share_proofs`). :class:`Memo` keeps their results under a SHA-256 of every
 input (:func:`memo_key`), in a mapping the caller owns; the pipelines persist it in the
 warehouse store, so a sensor tick recomputes only what new blocks changed.
 
@@ -32,7 +33,8 @@ def _encode(part: bytes | str | int) -> bytes:
     elif kind is str:
         body, tag = part.encode(), b"s"  # type: ignore[union-attr]
     elif kind is int:
-        body, tag = str(part).encode(), b"i"
+        # Two's complement, big-endian: linear in the size (4096-bit Paillier values).
+        body, tag = part.to_bytes(part.bit_length() // 8 + 1, "big", signed=True), b"i"  # type: ignore[union-attr]
     else:
         raise TypeError(f"memo key parts are bytes, str or int, not {kind.__name__}")
     return tag + len(body).to_bytes(8, "big") + body  # type: ignore[operator]
@@ -55,14 +57,21 @@ class Memo:
 
     def get_or_compute(self, key: bytes, compute: Callable[[], T]) -> T:
         """The stored result for ``key``, or ``compute()`` stored under it."""
-        self._used.add(key)
-        if key in self.entries:
-            self.hits += 1
+        if self.lookup(key):
             return self.entries[key]  # type: ignore[return-value]
-        self.misses += 1
         value = compute()
         self.entries[key] = value
         return value
+
+    def lookup(self, key: bytes) -> bool:
+        """Whether ``key`` has a stored result (counted as a hit or a miss; a caller that
+        computes results in batches stores them in :attr:`entries` itself)."""
+        self._used.add(key)
+        if key in self.entries:
+            self.hits += 1
+            return True
+        self.misses += 1
+        return False
 
     def used_entries(self) -> dict[bytes, object]:
         """The entries read or written by this memo's calls (what is worth keeping)."""

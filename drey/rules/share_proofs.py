@@ -5,46 +5,40 @@ Verifying one share's Chaum–Pedersen proof costs four 4096-bit modular exponen
 evaluation's time. :func:`~drey.crypto.paillier.verify_share` is a pure function of the public
 key, the package's kem and the share, so its verdicts can be kept:
 
-- across evaluations, in any ``MutableMapping[bytes, bool]`` the caller owns (the pipelines
-  persist theirs in the warehouse store), keyed by :func:`verdict_key`, a SHA-256 of every
-  input the verdict depends on. A new evaluation of a grown chain then verifies only the new
-  shares, which is what keeps block-to-warehouse latency low;
+- across evaluations, in the caller's :class:`~drey.rules.memo.Memo` (the pipelines persist
+  theirs in the warehouse store), keyed by :func:`verdict_key`, a SHA-256 of every input the
+  verdict depends on. A new evaluation of a grown chain then verifies only the new shares,
+  which is what keeps block-to-warehouse latency low;
 - on ``workers`` processes for the ones not yet known (gmpy2 holds the GIL, so threads would
   not help). Worker processes start from a ``forkserver``, never by forking the caller, which
   may have threads (Dagster's do).
 
 Limits: with ``workers`` > 1 the program's main module must be importable without side
 effects (the usual ``if __name__ == "__main__":`` guard), as for any ``spawn``/``forkserver``
-pool. Verdicts are trusted as stored; a caller that shares its mapping with untrusted
+pool. Verdicts are trusted as stored (as everything in a memo); a caller that shares its mapping with untrusted
 writers gets their verdicts. The pool is created on first use and lives until :meth:`close`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
-from collections.abc import MutableMapping, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from drey.crypto.paillier import DecryptionShare, PaillierPublicKey, verify_share
+from drey.rules.memo import Memo, memo_key
 
 __all__ = ["ShareVerifier", "verdict_key"]
 
-_KEY_TAG = b"drey-warehouse/share-verdict/1"
-
-
-def _int_bytes(value: int) -> bytes:
-    body = value.to_bytes((value.bit_length() + 7) // 8 or 1, "big", signed=value < 0)
-    return len(body).to_bytes(4, "big") + body
-
 
 def verdict_key(pk: PaillierPublicKey, kem: int, ds: DecryptionShare) -> bytes:
-    """SHA-256 of everything :func:`verify_share` reads: the key (n, v, roster size, the
+    """The memo key of everything :func:`verify_share` reads: the key (n, v, roster size, the
     index's verification key), the kem and the share with its proof."""
     vk = pk.vks[ds.index - 1] if 1 <= ds.index <= len(pk.vks) else 0
-    parts = (pk.n, pk.v, pk.players, ds.index, vk, kem, ds.share, ds.e, ds.z)
-    return hashlib.sha256(_KEY_TAG + b"".join(_int_bytes(p) for p in parts)).digest()
+    return memo_key(
+        "share-proof/1", pk.n, pk.v, pk.players, ds.index, vk, kem, ds.share, ds.e, ds.z
+    )
 
 
 def _verify_chunk(pk: PaillierPublicKey, jobs: Sequence[tuple[int, DecryptionShare]]) -> list[bool]:
@@ -53,15 +47,16 @@ def _verify_chunk(pk: PaillierPublicKey, jobs: Sequence[tuple[int, DecryptionSha
 
 @dataclass
 class ShareVerifier:
-    """Verifies share proofs for the rules engine. ``verdicts`` is the memo (kept by the
-    caller if it wants verdicts to outlive one evaluation); ``workers`` > 1 verifies unknown
-    proofs on that many processes. Use as a context manager, or call :meth:`close`."""
+    """Verifies share proofs for the rules engine. ``memo`` keeps the verdicts (the caller's,
+    if they should outlive one evaluation); ``workers`` > 1 verifies unknown proofs on that
+    many processes. Use as a context manager, or call :meth:`close`."""
 
-    verdicts: MutableMapping[bytes, bool] = field(default_factory=dict)
+    memo: Memo = field(default_factory=Memo)
     workers: int = 1
     # Below this many unknown proofs a pool costs more than it saves (its start is ~0.5 s).
     pool_min_jobs: int = 8
     verified: int = 0  # proofs actually checked (memo misses), for reports and tests
+    remembered: int = 0  # proofs whose verdict the memo had
     _pool: Executor | None = field(default=None, repr=False)
 
     def verify(
@@ -71,14 +66,18 @@ class ShareVerifier:
         keys = [verdict_key(pk, kem, ds) for kem, ds in jobs]
         unknown: dict[bytes, tuple[int, DecryptionShare]] = {}
         for key, job in zip(keys, jobs, strict=True):
-            if key not in self.verdicts:
-                unknown.setdefault(key, job)
+            if key in unknown:
+                continue
+            if self.memo.lookup(key):
+                self.remembered += 1
+            else:
+                unknown[key] = job
         if unknown:
             todo = list(unknown.values())
             for key, ok in zip(unknown, self._run(pk, todo), strict=True):
-                self.verdicts[key] = ok
+                self.memo.entries[key] = ok
             self.verified += len(todo)
-        return [self.verdicts[k] for k in keys]
+        return [bool(self.memo.entries[k]) for k in keys]
 
     def _run(self, pk: PaillierPublicKey, jobs: list[tuple[int, DecryptionShare]]) -> list[bool]:
         if self.workers <= 1 or len(jobs) < self.pool_min_jobs:

@@ -32,7 +32,6 @@ from pipelines.partitions import register_months, remove_months
 from pipelines.settings import EVALUATION_STATE, MESSAGES_STATE, Warehouse
 
 DIGESTS_STATE = "month_digests"
-VERDICTS_STATE = "share_verdicts"
 MEMO_STATE = "evaluation_memo"
 
 MESSAGE_STATUSES = schema(
@@ -108,18 +107,15 @@ def rules_evaluation(
     )
     parts = formula_parts(messages, insc)
     started = time.perf_counter()
-    # Pure results are kept between runs (share-proof verdicts; plan signatures, formula runs
-    # and month trees): a grown chain recomputes only what its new blocks changed.
-    verdicts = store.load_state(VERDICTS_STATE) or {}
+    # Pure results are kept between runs (share-proof verdicts, plan signatures, formula runs,
+    # month trees): a grown chain recomputes only what its new blocks changed.
     memo = Memo(entries=store.load_state(MEMO_STATE) or {})
-    with ShareVerifier(verdicts=verdicts, workers=warehouse.workers) as verifier:
+    with ShareVerifier(memo=memo, workers=warehouse.workers) as verifier:
         evaluation = run_rules(
             chain, messages, founder=founder, parts=parts, share_verifier=verifier, memo=memo
         )
     seconds = time.perf_counter() - started
     store.save_state(EVALUATION_STATE, evaluation)
-    if verifier.verified:
-        store.save_state(VERDICTS_STATE, verdicts)
     kept = memo.used_entries()
     if memo.misses or len(kept) != len(memo.entries):  # something new, or something stale
         store.save_state(MEMO_STATE, kept)
@@ -156,7 +152,7 @@ def rules_evaluation(
             "checks_failed": sum(not c.passed for c in evaluation.checks),
             "seconds": round(seconds, 3),
             "share_proofs_verified": verifier.verified,
-            "share_proofs_remembered": len(verdicts) - verifier.verified,
+            "share_proofs_remembered": verifier.remembered,
             "memo_hits": memo.hits,
             "memo_misses": memo.misses,
         },

@@ -68,8 +68,8 @@ def test_shares_ledger_entry_statuses(keys: ScenarioKeys) -> None:
     assert [v.actuary for v in ledger.valid[lead.inscription_id]] == [keys.actuary(4).key]
     # Every proof verified once, and a second pass with the same verifier (as a new
     # evaluation of a grown chain does) verifies nothing again.
-    assert verifier.verified == len(verifier.verdicts) == 4
-    assert sorted(verifier.verdicts.values()) == [False, True, True, True]
+    assert verifier.verified == len(verifier.memo.entries) == 4
+    assert sorted(verifier.memo.entries.values()) == [False, True, True, True]
     assert ledger_of() == ledger
     assert verifier.verified == 4
 
