@@ -10,7 +10,9 @@ versions; the values never do, and verifiers only hash and read.
 
 Reading applies the limits of §7 before any Parquet parsing of the data: sha256 first, then
 (from a footer whose length is itself bounded) num_rows = n_rows and Σ row-group
-total_uncompressed_size ≤ 16 × n_rows + 64 KiB, then the exact schema, then the values.
+total_uncompressed_size ≤ 16 × n_rows + 64 KiB, then the exact schema, then the same limit on
+what the page headers claim (walked without decompressing: the reader allocates what they say,
+not what the footer says), then the values.
 Bad files give a :class:`FileProblem`, never an exception.
 """
 
@@ -26,6 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from drey.errors import AllocationFileError
+from drey.parquet_pages import DATA_PAGE, DATA_PAGE_V2, PageHeaderError, walk_pages
 
 __all__ = [
     "COLUMN",
@@ -116,6 +119,35 @@ def _check_schema(meta: pq.FileMetaData) -> str | None:
     return None
 
 
+def _check_pages(
+    data: bytes, meta: pq.FileMetaData, *, n_rows: int, limit: int
+) -> FileProblem | None:
+    """The page headers' claims within the §7 limit: the reader allocates what each page
+    header says, whatever the footer says (see :mod:`drey.parquet_pages`)."""
+    claimed = 0
+    values = 0
+    for i in range(meta.num_row_groups):
+        for j in range(meta.row_group(i).num_columns):
+            chunk = meta.row_group(i).column(j)
+            start = chunk.data_page_offset
+            if chunk.has_dictionary_page and chunk.dictionary_page_offset is not None:
+                start = min(start, chunk.dictionary_page_offset)
+            try:
+                pages = walk_pages(data, start, chunk.total_compressed_size)
+            except PageHeaderError as exc:
+                return FileProblem("unreadable", f"page headers: {exc}")
+            claimed += sum(p.uncompressed_size for p in pages)
+            values += sum(p.num_values for p in pages if p.type in (DATA_PAGE, DATA_PAGE_V2))
+            if claimed > limit:
+                return FileProblem(
+                    "too_large",
+                    f"page headers claim {claimed} bytes uncompressed, over 16 × {n_rows} + 64 KiB",
+                )
+    if values != n_rows:
+        return FileProblem("unreadable", f"data pages hold {values} values, expected {n_rows}")
+    return None
+
+
 def read_allocation_array(
     data: bytes, *, n_rows: int, sha256: bytes
 ) -> pa.UInt64Array | FileProblem:
@@ -150,6 +182,9 @@ def read_allocation_array(
     problem = _check_schema(meta)
     if problem is not None:
         return FileProblem("bad_schema", problem)
+    problem = _check_pages(data, meta, n_rows=n_rows, limit=limit)
+    if problem is not None:
+        return problem
     try:
         table = pq.read_table(io.BytesIO(data), use_threads=False)
     except Exception as exc:  # corrupt pages surface as ArrowInvalid / OSError

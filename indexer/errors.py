@@ -61,5 +61,17 @@ class TruncatedPushError(DecodeError):
     reason = "truncated_push"
 
 
+class BlockCommitmentError(DecodeError):
+    """A block whose transactions are not the ones its header commits to (merkle root, or the
+    BIP141 witness commitment): bytes altered after the block was mined, or corrupted on the
+    way. ``reason`` names the failed check (``bad_merkle_root``, ``mutated_merkle``,
+    ``unexpected_witness``, ``bad_witness_nonce``, ``bad_witness_commitment``)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        IndexerError.__init__(self, f"{message} ({reason})")
+        self.offset = 0
+        self.reason = reason
+
+
 class ConfigError(IndexerError):
     """A command-line argument or configuration value that cannot be used."""

@@ -76,6 +76,7 @@ CREATE TABLE data.inscriptions (
     body_sha256 VARCHAR,
     body_decoded BLOB,
     body_decode_error VARCHAR,
+    refs_error VARCHAR,
     pushnum BOOLEAN NOT NULL,
     stutter BOOLEAN NOT NULL,
     duplicate_field BOOLEAN NOT NULL,

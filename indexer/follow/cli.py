@@ -2,7 +2,9 @@
 
 Exit codes of ``follow``: 0 stopped (SIGINT/SIGTERM, or caught up with ``--exit-at-tip``),
 2 bad configuration, 3 reorg deeper than the finality zone (see the message for the
-``--rebuild-from`` height), 1 any other error.
+``--rebuild-from`` height), 4 a block that fails verification from every source (the node's
+copy is corrupt), 5 the shard root cannot be written or read (disk full, permissions), 1 any
+other error. Each non-zero exit prints one line saying what happened and what to do.
 """
 
 from __future__ import annotations
@@ -18,13 +20,15 @@ from typing import Any
 
 from indexer.errors import ConfigError, IndexerError
 from indexer.follow.config import load_config
-from indexer.follow.errors import DeepReorgError
+from indexer.follow.errors import CorruptBlockError, DeepReorgError, StorageError
 from indexer.follow.follower import Follower
 from indexer.follow.logs import setup_logging
 from indexer.follow.status import node_status, render_text, shard_status
 from indexer.networks import NETWORKS
 
 EXIT_DEEP_REORG = 3
+EXIT_CORRUPT_BLOCK = 4
+EXIT_STORAGE = 5
 
 # Flag dest -> config key (flags override the file; None means "not given").
 _OVERRIDES = (
@@ -131,6 +135,12 @@ def cmd_follow(args: argparse.Namespace) -> int:
     except DeepReorgError as exc:
         print(f"indexer follow: {exc}", file=sys.stderr)
         return EXIT_DEEP_REORG
+    except CorruptBlockError as exc:
+        print(f"indexer follow: {exc}", file=sys.stderr)
+        return EXIT_CORRUPT_BLOCK
+    except StorageError as exc:
+        print(f"indexer follow: {exc}", file=sys.stderr)
+        return EXIT_STORAGE
     except ConfigError:
         raise  # exit status 2, from indexer.cli
     except IndexerError as exc:  # the follower's own errors, a node error that is not transient

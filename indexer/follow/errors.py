@@ -7,11 +7,13 @@ from indexer.errors import ConfigError, IndexerError
 
 __all__ = [
     "ConfigError",
+    "CorruptBlockError",
     "DeepReorgError",
     "FollowError",
     "ManifestError",
     "ShardRootBusyError",
     "StoppedError",
+    "StorageError",
 ]
 
 
@@ -40,3 +42,20 @@ class DeepReorgError(FollowError):
         super().__init__(message)
         self.fork_height = fork_height
         self.final_height = final_height
+
+
+class CorruptBlockError(FollowError):
+    """Every source the follower could ask served bytes for a block that fail verification
+    (header hash, merkle root, witness commitment, or decoding): the node's own copy is bad.
+    Nothing was committed for it."""
+
+    def __init__(self, message: str, *, height: int, block_hash: str) -> None:
+        super().__init__(message)
+        self.height = height
+        self.block_hash = block_hash
+
+
+class StorageError(FollowError):
+    """The shard root cannot be written or read (disk full, permissions, a read-only file
+    system, an unreadable committed file). Nothing was committed half-way: the manifest still
+    names the last complete state."""

@@ -30,19 +30,29 @@ import pyarrow.parquet as pq
 
 from indexer.bitcoin.hashes import hash_to_hex
 from indexer.blockfiles import BlockFileIndex
-from indexer.errors import ConfigError
+from indexer.errors import ConfigError, DecodeError
+from indexer.faults import crashpoint
 from indexer.follow.config import FollowConfig
-from indexer.follow.errors import DeepReorgError, FollowError, StoppedError
-from indexer.follow.faults import crashpoint
+from indexer.follow.errors import CorruptBlockError, DeepReorgError, FollowError, StoppedError
 from indexer.follow.logs import LOGGER_NAME, event
 from indexer.follow.manifest import BlockEntry, Manifest, Segment, trim_recent
 from indexer.follow.progress import Progress
-from indexer.follow.source import TRANSIENT, BlockFetcher, ChainTip, Fetched, NodeSource
+from indexer.follow.source import (
+    TRANSIENT,
+    BlockFetcher,
+    BlockMismatchError,
+    ChainTip,
+    Fetched,
+    NodeSource,
+    check_block_hash,
+)
 from indexer.follow.store import ShardStore
 from indexer.follow.waker import Wake, Waker
+from indexer.inscriptions.budget import BlockContents
 from indexer.networks import first_inscription_height
 from indexer.scan import ScannedBlock, outpoint_key, scan_block
 from indexer.shards import tables_for_blocks
+from indexer.shards.tables import block_contents
 
 DEEP_SEARCH_LIMIT = 100_000
 
@@ -63,6 +73,23 @@ class FollowStats:
     scan_s: float = 0.0
     commit_s: float = 0.0  # tables + Parquet + manifest (+ compaction)
     sources: dict[str, int] = field(default_factory=dict)
+    refetched: int = 0  # blocks whose first bytes failed verification
+
+
+@dataclass(frozen=True, slots=True)
+class _Scanned:
+    """A block of the batch being built: scanned, its bodies decoded (within the block's
+    budget), waiting to be committed."""
+
+    height: int
+    block: ScannedBlock
+    contents: BlockContents
+    raw_bytes: int
+
+    @property
+    def memory(self) -> int:
+        """What the block holds in memory until its batch is written (raw + decoded)."""
+        return self.raw_bytes + self.contents.decoded_bytes
 
 
 def outpoint_text(key: bytes) -> str:
@@ -508,7 +535,7 @@ class Follower:
         m = self._store.manifest
         expected_prev = m.tip_hash
         working = set(self.vault)
-        batch: list[tuple[int, ScannedBlock, int]] = []
+        batch: list[_Scanned] = []
         batch_bytes = 0
         seg_end = self._segment_end(start, final_line, target)
         backfill = target - start + 1 > max(2 * self.cfg.finality_depth, 10)
@@ -530,7 +557,7 @@ class Follower:
                 st.fetch_wait_s += t1 - t0
                 if f is None:
                     break
-                scanned = self._scan(f, working)
+                f, scanned = self._scan_verified(f, working, fetcher)
                 st.scan_s += time.perf_counter() - t1
                 prev = hash_to_hex(scanned.header.prev_hash)
                 if expected_prev is not None and prev != expected_prev:
@@ -549,8 +576,11 @@ class Follower:
                     working.add(outpoint_key(o.txid, o.vout))
                 for s in scanned.vault_spends:
                     working.discard(outpoint_key(s.spent_txid, s.spent_vout))
-                batch.append((f.height, scanned, len(f.raw)))
-                batch_bytes += len(f.raw)
+                # Decoded bodies count toward the batch size: with each block's decoding
+                # bounded, a batch holds at most batch_max_bytes + one block in memory.
+                item = _Scanned(f.height, scanned, block_contents(scanned), len(f.raw))
+                batch.append(item)
+                batch_bytes += item.memory
                 self.stats.sources[f.source] = self.stats.sources.get(f.source, 0) + 1
                 progress.advance(height=f.height, nbytes=len(f.raw))
                 stopping = self.stop.is_set()
@@ -577,6 +607,43 @@ class Follower:
             )
         self.vault = {outpoint_from_text(t) for t in self._store.manifest.vault_unspent}
 
+    def _scan_verified(
+        self, f: Fetched, working: set[bytes], fetcher: BlockFetcher
+    ) -> tuple[Fetched, ScannedBlock]:
+        """``f`` scanned, once its bytes are the block it was fetched for: header hash, merkle
+        root and witness commitment checked (by the scan, in its one pass). Bytes that fail are
+        fetched again from the next source (:meth:`BlockFetcher.fallback`); when none is left,
+        :class:`CorruptBlockError` stops the follower before anything of the block is
+        committed."""
+        failed: list[tuple[str, str]] = []
+        while True:
+            try:
+                check_block_hash(f.raw, f.hash)
+                scanned = self._scan(f, working)
+            except (BlockMismatchError, DecodeError) as exc:
+                failed.append((f.source, str(exc)))
+                nxt = fetcher.fallback([src for src, _ in failed])
+                event(
+                    self.log,
+                    logging.WARNING,
+                    "block_rejected",
+                    height=f.height,
+                    hash=f.hash,
+                    source=f.source,
+                    reason=str(exc),
+                    action=f"re-fetching via {nxt}" if nxt else "stopping",
+                )
+                if nxt is None:
+                    raise CorruptBlockError(
+                        _corrupt_message(f, failed), height=f.height, block_hash=f.hash
+                    ) from None
+                f = fetcher.fetch_via(nxt, f.height, f.hash)
+                continue
+            if failed:
+                self.stats.refetched += 1
+                event(self.log, logging.INFO, "block_refetched", height=f.height, source=f.source)
+            return f, scanned
+
     def _scan(self, f: Fetched, working: set[bytes]) -> ScannedBlock:
         return scan_block(
             f.raw,
@@ -585,22 +652,22 @@ class Follower:
             vault_outpoints=working,
         )
 
-    def _commit_batch(
-        self, batch: list[tuple[int, ScannedBlock, int]], working: set[bytes]
-    ) -> None:
+    def _commit_batch(self, batch: list[_Scanned], working: set[bytes]) -> None:
         store = self._store
-        start, end = batch[0][0], batch[-1][0]
-        last = batch[-1][1]
-        tables = tables_for_blocks([(h, b) for h, b, _ in batch])
+        start, end = batch[0].height, batch[-1].height
+        last = batch[-1].block
+        tables = tables_for_blocks(
+            [(b.height, b.block) for b in batch], contents=[b.contents for b in batch]
+        )
         seg = store.write_segment(tables, start=start, end=end, end_hash=last.hash)
         entries = [
             BlockEntry(
-                h,
-                b.hash,
-                tuple(f"{o.txid}:{o.vout}" for o in b.vault_outputs),
-                tuple(f"{s.spent_txid}:{s.spent_vout}" for s in b.vault_spends),
+                b.height,
+                b.block.hash,
+                tuple(f"{o.txid}:{o.vout}" for o in b.block.vault_outputs),
+                tuple(f"{s.spent_txid}:{s.spent_vout}" for s in b.block.vault_spends),
             )
-            for h, b, _ in batch
+            for b in batch
         ]
         m = store.manifest
         final = max(m.final_height, self._final_pending)
@@ -613,7 +680,7 @@ class Follower:
             vault_unspent=tuple(sorted(outpoint_text(k) for k in working)),
         )
         self._commit(new)
-        nbytes = sum(n for _, _, n in batch)
+        nbytes = sum(b.raw_bytes for b in batch)
         self.stats.blocks += len(batch)
         self.stats.bytes += nbytes
         if len(batch) == 1 and self.node_tip is not None and end >= self.node_tip.height - 1:
@@ -719,6 +786,16 @@ def vault_set(
                 )
             }
     return (unspent | set(outs)) - spent
+
+
+def _corrupt_message(f: Fetched, failed: list[tuple[str, str]]) -> str:
+    tried = "; ".join(f"{src}: {reason}" for src, reason in failed)
+    return (
+        f"block {f.height} {f.hash} fails verification from every source ({tried}). The "
+        "node serves a corrupt copy of it: check its disk, then restart bitcoind with "
+        "-reindex (or re-sync it) and run the follower again. Nothing was committed for this "
+        "block."
+    )
 
 
 def _diff(old: object, new: object) -> str:

@@ -260,17 +260,20 @@ def read_manifest(root: Path) -> Manifest | None:
 
 def write_manifest(root: Path, manifest: Manifest) -> None:
     """Atomically replace ``root/manifest.json`` (the commit)."""
-    from indexer.follow.faults import crashpoint
+    from indexer.faults import crashpoint
 
     path = root / MANIFEST_NAME
     tmp = root / f".{MANIFEST_NAME}.{os.getpid()}.tmp"
     data = manifest.serialize()
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    crashpoint("manifest_written")
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        crashpoint("manifest_written")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)  # gone after the rename; a leftover of a failed write
     fsync_dir(root)
 
 

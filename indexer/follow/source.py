@@ -17,10 +17,10 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import TypeVar
+from dataclasses import dataclass, replace
+from typing import Literal, TypeVar
 
 from indexer.bitcoin.block import HEADER_SIZE
 from indexer.bitcoin.hashes import hash_to_hex, hex_to_hash, sha256d
@@ -43,6 +43,8 @@ from indexer.node import (
 )
 
 T = TypeVar("T")
+
+Source = Literal["files", "rest", "rpc"]
 
 TRANSIENT = (
     NodeConnectionError,
@@ -241,14 +243,17 @@ class NodeSource:
                 out.append(reply.value())
         return out
 
-    def block(self, block_hash: str) -> bytes:
-        """The serialized block, via REST ``.bin`` when configured, else ``getblock <h> 0``;
-        checked against ``block_hash``."""
+    def block(self, block_hash: str, *, via: Source | None = None) -> Fetched:
+        """The serialized block (not yet verified: see :func:`check_block_hash` and
+        ``scan_block``), via REST ``.bin`` when configured, else ``getblock <h> 0``; ``via``
+        forces one of the two (a re-fetch after a block failed verification)."""
+        used: list[Source] = []
 
         def call() -> bytes:
-            rest = self._rest()
+            rest = self._rest() if via in (None, "rest") else None
             if rest is not None:
                 try:
+                    used[:] = ["rest"]
                     return rest.block(block_hash)
                 except RESTNotFoundError as exc:
                     # An empty 404 is REST switched off (-rest=0); "<hash> not found" an
@@ -262,14 +267,19 @@ class NodeSource:
                             reason=f"HTTP {exc.status} on {exc.path}",
                             fallback="rpc getblock",
                         )
+            used[:] = ["rpc"]
             return self._rpc().getblock_raw(block_hash)
 
         raw = self.retrying(f"fetching block {block_hash}", call)
-        check_block_hash(raw, block_hash)
-        return raw
+        return Fetched(-1, block_hash, raw, used[0])
+
+    @property
+    def rest_available(self) -> bool:
+        return self._cfg.rest_url is not None and not self._rest_broken
 
 
 def check_block_hash(raw: bytes, block_hash: str) -> None:
+    """Raise :class:`BlockMismatchError` unless ``raw``'s header hashes to ``block_hash``."""
     if len(raw) < HEADER_SIZE or sha256d(raw[:HEADER_SIZE]) != hex_to_hash(block_hash):
         got = hash_to_hex(sha256d(raw[:HEADER_SIZE])) if len(raw) >= HEADER_SIZE else "?"
         raise BlockMismatchError(f"fetched bytes are block {got}, not {block_hash}")
@@ -280,7 +290,7 @@ class Fetched:
     height: int
     hash: str
     raw: bytes
-    source: str  # "rest" | "rpc" | "files"
+    source: Source
 
 
 class BlockFetcher:
@@ -319,8 +329,26 @@ class BlockFetcher:
                     event(self._log, logging.DEBUG, "block_file_fallback", reason=str(exc))
         if self._source is None:
             raise FollowError(f"block {block_hash} at height {height} is not in the block files")
-        raw = self._source.block(block_hash)
-        return Fetched(height, block_hash, raw, "rest" if self._source._cfg.rest_url else "rpc")
+        return replace(self._source.block(block_hash), height=height)
+
+    def fallback(self, failed: Sequence[Source]) -> Source | None:
+        """Where to re-fetch a block whose bytes from the ``failed`` sources (in order) did
+        not verify: block files → REST → RPC, and RPC once more (corruption on the way);
+        None when there is nowhere left."""
+        node = self._source
+        if node is None:
+            return None
+        last = failed[-1]
+        if last == "files":
+            return "rest" if node.rest_available and "rest" not in failed else "rpc"
+        if last == "rest":
+            return "rpc"
+        return "rpc" if failed.count("rpc") < 2 else None
+
+    def fetch_via(self, source: Source, height: int, block_hash: str) -> Fetched:
+        """``block_hash`` again, from ``source`` (``rest`` or ``rpc``)."""
+        assert self._source is not None and source != "files"
+        return replace(self._source.block(block_hash, via=source), height=height)
 
     def stream(self, items: Iterable[tuple[int, str]]) -> Iterator[Fetched]:
         """Blocks for ``(height, hash)`` items, in order, ``prefetch`` in flight. Closing the

@@ -20,18 +20,21 @@ Only the follower writes here; readers use :func:`indexer.follow.reader.committe
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
+import functools
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from indexer.follow.errors import ManifestError, ShardRootBusyError
-from indexer.follow.faults import crashpoint
+from indexer.faults import crashpoint
+from indexer.follow.errors import ManifestError, ShardRootBusyError, StorageError
 from indexer.follow.logs import event
 from indexer.follow.manifest import (
     MANIFEST_NAME,
@@ -44,9 +47,55 @@ from indexer.follow.manifest import (
 )
 from indexer.shards.schema import SCHEMAS, TABLES
 from indexer.shards.tables import ShardTables
-from indexer.shards.writer import fsync_dir, write_parquet_atomic
+from indexer.shards.writer import fsync_dir, write_parquet_atomic, write_parquet_parts_atomic
 
 LOCK_NAME = ".lock"
+
+_ADVICE = {
+    errno.ENOSPC: "free disk space and restart the follower",
+    errno.EDQUOT: "raise the disk quota (or free space) and restart the follower",
+    errno.EACCES: "give the follower's user read and write access to the shard root",
+    errno.EPERM: "give the follower's user read and write access to the shard root",
+    errno.EROFS: "the file system is read-only: remount it read-write",
+}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _storage_errors(what: str) -> Callable[[F], F]:
+    """Turn a failing file operation of a :class:`ShardStore` method into one
+    :class:`StorageError` line (what, where, why, what to do). The manifest is replaced
+    last and atomically, so the committed state is whatever was committed before."""
+
+    def wrap(method: F) -> F:
+        @functools.wraps(method)
+        def inner(self: ShardStore, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(self, *args, **kwargs)
+            except OSError as exc:
+                raise StorageError(_storage_message(what, self.root, self.manifest, exc)) from exc
+            except pa.ArrowException as exc:
+                raise StorageError(
+                    f"cannot {what} in shard root {self.root}: a committed file is unreadable "
+                    f"({str(exc)[:200]}); restore it, or rebuild with `indexer follow "
+                    f"--rebuild-from <height>`"
+                ) from exc
+
+        return inner  # type: ignore[return-value]
+
+    return wrap
+
+
+def _storage_message(what: str, root: Path, manifest: Manifest, exc: OSError) -> str:
+    code = errno.errorcode.get(exc.errno or 0, "?")
+    advice = _ADVICE.get(exc.errno or 0, "check the disk and the shard root, then restart")
+    where = f" ({exc.filename})" if exc.filename else ""
+    return (
+        f"cannot {what} in shard root {root}{where}: {exc.strerror or exc} ({code}); "
+        f"nothing was committed past height {manifest.tip_height}; {advice}"
+    )
+
+
 _HEIGHT_COLUMN = {t: ("height" if t == "blocks" else "block_height") for t in TABLES}
 
 
@@ -75,8 +124,11 @@ class ShardStore:
         log: logging.Logger,
     ) -> ShardStore:
         """Open ``root`` (created if missing); ``empty`` is the manifest of a new root."""
-        root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(root / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            fd = os.open(root / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StorageError(_storage_message("open", root, empty, exc)) from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -110,6 +162,7 @@ class ShardStore:
         self.close()
 
     # -- writing --------------------------------------------------------------------------------
+    @_storage_errors("write a segment")
     def write_segment(
         self,
         tables: ShardTables,
@@ -144,6 +197,7 @@ class ShardStore:
             d.mkdir(exist_ok=True)
             fsync_dir(d.parent)
 
+    @_storage_errors("commit the manifest")
     def commit(self, manifest: Manifest) -> Manifest:
         """Make ``manifest`` the committed state (version bumped, files dropped since the last
         commit retired); returns what was committed."""
@@ -163,6 +217,7 @@ class ShardStore:
         crashpoint("committed")
         return new
 
+    @_storage_errors("delete retired files")
     def collect_garbage(self, *, retire_grace: float, at_start: bool = False) -> int:
         """Delete retired files older than ``retire_grace`` (committing the shorter retired
         list), and at start every shard file the manifest does not know (crash leftovers)."""
@@ -216,15 +271,30 @@ class ShardStore:
             return SCHEMAS[table].empty_table()
         return pa.concat_tables([p.cast(SCHEMAS[table]) for p in parts])
 
+    @_storage_errors("compact segments")
     def merge(self, segments: Sequence[Segment]) -> Segment:
         """One segment with the rows of consecutive ``segments`` (files written, not
-        committed)."""
+        committed). Streams: one segment's table is in memory at a time, so a range of blocks
+        full of (budget-sized) decoded bodies merges in the memory of one segment."""
         first, last = segments[0], segments[-1]
-        tables = ShardTables(**{t: self.read_table(segments, t) for t in TABLES})
-        seg = self.write_segment(tables, start=first.start, end=last.end, end_hash=last.end_hash)
+        rows: dict[str, int] = {}
+        files: dict[str, str] = {}
+        for table in TABLES:
+            count = sum(s.rows.get(table, 0) for s in segments)
+            if count == 0 and table != "blocks":
+                continue
+            rel = segment_path(
+                table, first.start, last.end, last.end_hash, self.manifest.bucket_blocks
+            )
+            self._ensure_dir((self.root / rel).parent)
+            parts = (self.read_table([s], table) for s in segments if table in s.files)
+            write_parquet_parts_atomic(parts, self.root / rel, schema=SCHEMAS[table])
+            rows[table] = count
+            files[table] = rel
         crashpoint("range_written")
-        return seg
+        return Segment(first.start, last.end, last.end_hash, rows, files)
 
+    @_storage_errors("truncate a segment")
     def truncate(self, segment: Segment, end: int) -> Segment:
         """``segment`` cut to ``[start, end]`` (files written, not committed)."""
         tables = {}
@@ -244,6 +314,7 @@ class ShardStore:
             end_hash=hashes[0],
         )
 
+    @_storage_errors("read committed block hashes")
     def block_hashes(self, lo: int, hi: int) -> dict[int, str]:
         """Committed ``height -> hash`` for heights in ``[lo, hi]`` (read from the blocks
         files of the segments overlapping the range)."""

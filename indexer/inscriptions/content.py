@@ -1,7 +1,9 @@
 """Body content-encoding decoding and metadata CBOR to JSON.
 
 Bodies stay as inscribed; decoding produces a separate value. A decompression bomb cannot exhaust
-memory: output is capped at ``MAX_DECODED_BYTES`` and a body over it is reported, not decoded.
+memory: output is capped at ``limit`` bytes (at most ``MAX_DECODED_BYTES`` for one body; the
+block budget of :mod:`indexer.inscriptions.budget` lowers it) and a body over it is reported,
+not decoded: the decompressor never produces more than ``limit + 1`` bytes.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import brotli
 import cbor2
 
 MAX_DECODED_BYTES = 32 * 1024 * 1024
+# The content-encodings that are decompressed (anything else is reported as unsupported).
+DECOMPRESSING = frozenset({"br", "gzip", "deflate"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,26 +33,37 @@ class DecodedBody:
     error: str | None
 
 
-def decode_body(body: bytes, content_encoding: str | None) -> DecodedBody | None:
-    """Decode ``body`` per its content-encoding; None when there is nothing to decode."""
+def decode_body(
+    body: bytes,
+    content_encoding: str | None,
+    *,
+    limit: int = MAX_DECODED_BYTES,
+    over_limit: str | None = None,
+) -> DecodedBody | None:
+    """Decode ``body`` per its content-encoding; None when there is nothing to decode.
+
+    At most ``limit`` decoded bytes are kept; a body that decodes to more gets the error
+    ``over_limit`` (default: "decoded body exceeds <limit> bytes").
+    """
     if content_encoding is None:
         return None
     encoding = content_encoding.strip().lower()
+    too_big = over_limit or f"decoded body exceeds {limit} bytes"
     try:
         if encoding == "br":
             decompressor = brotli.Decompressor()
-            data = decompressor.process(body, output_buffer_limit=MAX_DECODED_BYTES + 1)
-            if len(data) > MAX_DECODED_BYTES:
-                return DecodedBody(None, f"decoded body exceeds {MAX_DECODED_BYTES} bytes")
+            data = decompressor.process(body, output_buffer_limit=limit + 1)
+            if len(data) > limit:
+                return DecodedBody(None, too_big)
             if not decompressor.is_finished():
                 return DecodedBody(None, "truncated brotli stream")
             return DecodedBody(data, None)
         if encoding in ("gzip", "deflate"):
             wbits = 16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS
             decompressor = zlib.decompressobj(wbits)
-            data = decompressor.decompress(body, MAX_DECODED_BYTES + 1)
-            if len(data) > MAX_DECODED_BYTES:
-                return DecodedBody(None, f"decoded body exceeds {MAX_DECODED_BYTES} bytes")
+            data = decompressor.decompress(body, limit + 1)
+            if len(data) > limit:
+                return DecodedBody(None, too_big)
             if not decompressor.eof:
                 return DecodedBody(None, f"truncated {encoding} stream")
             return DecodedBody(data, None)

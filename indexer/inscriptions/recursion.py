@@ -65,11 +65,16 @@ def is_text_like(content_type: str | None) -> bool:
     )
 
 
-def find_references(body: bytes) -> list[tuple[PathKind, str | None, str]]:
-    """Every recursive reference in ``body`` in order of appearance (duplicates kept once)."""
+def find_references(
+    body: bytes, *, limit: int | None = None
+) -> list[tuple[PathKind, str | None, str]]:
+    """Every recursive reference in ``body`` in order of appearance (duplicates kept once),
+    stopping after ``limit`` references when given."""
     seen: set[str] = set()
     found: list[tuple[PathKind, str | None, str]] = []
     for match in _PATTERN.finditer(body):
+        if limit is not None and len(found) >= limit:
+            break
         path = match.group(0).decode("ascii")
         if path in seen:
             continue

@@ -52,6 +52,7 @@ INSCRIPTIONS = pa.schema(
         pa.field("body_sha256", pa.string()),
         pa.field("body_decoded", pa.large_binary()),
         pa.field("body_decode_error", pa.string()),
+        pa.field("refs_error", pa.string()),
         pa.field("pushnum", pa.bool_(), nullable=False),
         pa.field("stutter", pa.bool_(), nullable=False),
         pa.field("duplicate_field", pa.bool_(), nullable=False),

@@ -9,8 +9,8 @@ from hashlib import sha256
 import pyarrow as pa
 
 from indexer.bitcoin.hashes import hash_to_hex
-from indexer.inscriptions.content import decode_body, metadata_to_json
-from indexer.inscriptions.recursion import find_references, is_text_like
+from indexer.inscriptions.budget import BlockContents, decode_contents
+from indexer.inscriptions.content import metadata_to_json
 from indexer.scan import ScannedBlock
 from indexer.shards.schema import SCHEMAS
 
@@ -28,13 +28,25 @@ class ShardTables:
             yield name, getattr(self, name)
 
 
-def tables_for_blocks(blocks: Sequence[tuple[int, ScannedBlock]]) -> ShardTables:
-    """Build every shard table for ``(height, scanned block)`` pairs."""
+def block_contents(block: ScannedBlock) -> BlockContents:
+    """The decoded bodies and references of ``block``, within the per-block budgets."""
+    return decode_contents([found.inscription for found in block.inscriptions])
+
+
+def tables_for_blocks(
+    blocks: Sequence[tuple[int, ScannedBlock]],
+    *,
+    contents: Sequence[BlockContents] | None = None,
+) -> ShardTables:
+    """Build every shard table for ``(height, scanned block)`` pairs. ``contents`` are the
+    blocks' :func:`block_contents` when the caller already has them (the follower decodes
+    each block once, to size its batches)."""
     cols: dict[str, dict[str, list]] = {
         name: {f.name: [] for f in schema} for name, schema in SCHEMAS.items()
     }
     b, ins, refs, vo, vs = (cols[n] for n in SCHEMAS)
-    for height, block in blocks:
+    for i, (height, block) in enumerate(blocks):
+        content = block_contents(block) if contents is None else contents[i]
         header = block.header
         for key, value in (
             ("height", height),
@@ -50,10 +62,10 @@ def tables_for_blocks(blocks: Sequence[tuple[int, ScannedBlock]]) -> ShardTables
             ("weight", block.weight),
         ):
             b[key].append(value)
-        for found in block.inscriptions:
+        for found, item in zip(block.inscriptions, content.items, strict=True):
             insc = found.inscription
             body = insc.body
-            decoded = None if body is None else decode_body(body, insc.content_encoding)
+            decoded = item.decoded
             parents = insc.parents
             delegate = insc.delegate
             row = {
@@ -86,6 +98,7 @@ def tables_for_blocks(blocks: Sequence[tuple[int, ScannedBlock]]) -> ShardTables
                 "body_sha256": None if body is None else sha256(body).hexdigest(),
                 "body_decoded": None if decoded is None else decoded.data,
                 "body_decode_error": None if decoded is None else decoded.error,
+                "refs_error": item.refs_error,
                 "pushnum": insc.pushnum,
                 "stutter": insc.stutter,
                 "duplicate_field": insc.duplicate_field,
@@ -94,14 +107,12 @@ def tables_for_blocks(blocks: Sequence[tuple[int, ScannedBlock]]) -> ShardTables
             }
             for key, value in row.items():
                 ins[key].append(value)
-            text = decoded.data if decoded is not None else body
-            if text and is_text_like(insc.content_type):
-                for kind, to_id, path in find_references(text):
-                    refs["from_id"].append(found.id)
-                    refs["block_height"].append(height)
-                    refs["path_kind"].append(kind)
-                    refs["to_id"].append(to_id)
-                    refs["path"].append(path)
+            for kind, to_id, path in item.refs:
+                refs["from_id"].append(found.id)
+                refs["block_height"].append(height)
+                refs["path_kind"].append(kind)
+                refs["to_id"].append(to_id)
+                refs["path"].append(path)
         for out in block.vault_outputs:
             for key, value in (
                 ("block_height", height),

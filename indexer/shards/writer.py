@@ -7,11 +7,13 @@ dot and ends in ``.tmp``, which DuckDB's and Polars' globs skip.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from indexer.faults import crashpoint
 from indexer.shards.tables import ShardTables
 
 # zstd keeps shards small (bodies are often images) and decodes fast in DuckDB and Polars.
@@ -19,11 +21,20 @@ _PARQUET_OPTIONS = {"compression": "zstd", "compression_level": 1, "write_statis
 
 
 def write_parquet_atomic(table: pa.Table, path: Path) -> Path:
+    return write_parquet_parts_atomic([table], path, schema=table.schema)
+
+
+def write_parquet_parts_atomic(parts: Iterable[pa.Table], path: Path, *, schema: pa.Schema) -> Path:
+    """Write ``parts`` (tables of ``schema``) one after another as one Parquet file, holding
+    one part in memory at a time (compaction streams segments through this)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as handle:
-            pq.write_table(table, handle, **_PARQUET_OPTIONS)
+            with pq.ParquetWriter(handle, schema, **_PARQUET_OPTIONS) as writer:
+                for part in parts:
+                    writer.write_table(part)
+            crashpoint("parquet_written")
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)

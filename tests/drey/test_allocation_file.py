@@ -138,3 +138,72 @@ def test_arbitrary_bytes_never_raise(data: bytes) -> None:
     for blob in (data, b"PAR1" + data + b"PAR1"):
         out = read_allocation_file(blob, n_rows=3, sha256=sha(blob))
         assert isinstance(out, FileProblem)
+
+
+def _zigzag_varint(n: int) -> bytes:
+    z = (n << 1) ^ (n >> 63)
+    out = bytearray()
+    while True:
+        b, z = z & 0x7F, z >> 7
+        out.append(b | (0x80 if z else 0))
+        if not z:
+            return bytes(out)
+
+
+def _varint_field(data: bytes, pos: int) -> tuple[bytes, int]:
+    """The raw varint bytes of the i32 field at ``pos`` (field byte ``0x15``: delta 1, i32)."""
+    assert data[pos] == 0x15
+    end = pos + 1
+    while data[end] & 0x80:
+        end += 1
+    return data[pos + 1 : end + 1], end + 1
+
+
+def page_bomb(n_rows: int, claim: int) -> bytes:
+    """A ZSTD allocation file whose footer is honest but whose one data page header claims
+    ``claim`` uncompressed bytes. Fields 1-3 of the header (type, uncompressed and compressed
+    size) are re-encoded and the payload shortened by what the header grew, so every offset
+    and size in the footer still holds."""
+    sink = io.BytesIO()
+    schema = pa.schema([pa.field("dreybits", pa.uint64(), nullable=False)])
+    table = pa.Table.from_arrays([pa.array(range(n_rows), pa.uint64())], schema=schema)
+    pq.write_table(table, sink, compression="zstd", use_dictionary=False, write_statistics=False)
+    data = sink.getvalue()
+    chunk = pq.ParquetFile(io.BytesIO(data)).metadata.row_group(0).column(0)
+    kind, pos = _varint_field(data, 4)
+    uncompressed, pos = _varint_field(data, pos)
+    compressed, rest = _varint_field(data, pos)
+    payload_len = sum((b & 0x7F) << (7 * i) for i, b in enumerate(compressed)) >> 1
+    header_end = 4 + chunk.total_compressed_size - payload_len
+    payload = data[header_end : header_end + payload_len]
+    grow = len(_zigzag_varint(claim)) - len(uncompressed)
+    payload = payload[: len(payload) - grow]
+    header = (
+        b"\x15"
+        + kind
+        + b"\x15"
+        + _zigzag_varint(claim)
+        + b"\x15"
+        + _zigzag_varint(len(payload))
+        + data[rest:header_end]
+    )
+    out = data[:4] + header + payload + data[header_end + payload_len :]
+    assert len(out) == len(data)
+    return out
+
+
+def test_a_page_header_claiming_gigabytes_is_refused_before_reading() -> None:
+    n_rows = 1000
+    data = page_bomb(n_rows, claim=2**31 - 1)
+    meta = pq.ParquetFile(io.BytesIO(data)).metadata
+    # The footer is honest: within the §7 limit, so only the page walk can see the claim.
+    assert meta.row_group(0).total_byte_size <= size_limit(n_rows)
+    out = read_allocation_array(data, n_rows=n_rows, sha256=sha(data))
+    assert isinstance(out, FileProblem)
+    assert out.reason == "too_large"
+    assert "page headers claim 2147483647 bytes" in out.detail
+
+
+def test_compressed_files_within_the_limit_still_read() -> None:
+    data = page_bomb(1000, claim=8000)  # the true size: nothing claimed beyond it
+    assert read_allocation_file(data, n_rows=1000, sha256=sha(data)) == list(range(1000))

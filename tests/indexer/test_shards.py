@@ -12,28 +12,21 @@ import pyarrow.parquet as pq
 import pytest
 
 from indexer.bitcoin import Block, BlockHeader, OutPoint, Transaction, TxIn, TxOut
-from indexer.bitcoin.block import merkle_root
 from indexer.errors import TruncatedError
 from indexer.inscriptions.content import MAX_DECODED_BYTES, decode_body, metadata_to_json
 from indexer.inscriptions.recursion import find_references, is_text_like
 from indexer.scan import outpoint_key, scan_block
 from indexer.shards import SCHEMAS, tables_for_blocks, write_shard
 
-from .helpers import envelope, reveal_script, witness_for
+from .helpers import block_with_commitments, envelope, reveal_script, witness_for
 
 VAULT = b"\x51\x20" + b"\xaa" * 32
 OTHER = b"\x51\x20" + b"\xbb" * 32
 
 
 def make_block(txs: list[Transaction], prev: bytes = bytes(32)) -> bytes:
-    coinbase = Transaction(
-        2, (TxIn(OutPoint(bytes(32), 0xFFFFFFFF), b"\x01\x07", 0xFFFFFFFF),), (TxOut(50, OTHER),)
-    )
-    all_txs = (coinbase, *txs)
-    header = BlockHeader(
-        4, prev, merkle_root([t.txid for t in all_txs]), 1_700_000_000, 0x207FFFFF, 0
-    )
-    return Block(header, all_txs).serialize()
+    """A block as a miner makes it: merkle root and BIP141 witness commitment included."""
+    return block_with_commitments(txs, prev=prev, pay_to=OTHER).serialize()
 
 
 def spend(
