@@ -120,6 +120,6 @@ def test_merkle_root_matches_the_plain_definition() -> None:
     hashes = [sha256d(bytes([i])) for i in range(7)]
     level = hashes
     while len(level) > 1:
-        level = level + [level[-1]] if len(level) % 2 else level
+        level = [*level, level[-1]] if len(level) % 2 else level
         level = [sha256d(level[i] + level[i + 1]) for i in range(0, len(level), 2)]
     assert merkle_root_mutated(hashes) == (level[0], False)

@@ -11,7 +11,7 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from indexer.bitcoin import Block, BlockHeader, OutPoint, Transaction, TxIn, TxOut
+from indexer.bitcoin import OutPoint, Transaction, TxIn, TxOut
 from indexer.errors import TruncatedError
 from indexer.inscriptions.content import MAX_DECODED_BYTES, decode_body, metadata_to_json
 from indexer.inscriptions.recursion import find_references, is_text_like
