@@ -3,7 +3,9 @@
     uv run python bench/decode.py [--repeat 5] [--blocks DIR]
 
 Reports, per phase and end to end, MB/s and blocks/s over all fixture blocks (one shard for the
-whole batch, as the follower writes block ranges), and block 839999 (963 envelopes) alone.
+whole batch, as the follower writes block ranges), and block 839999 (963 envelopes) alone; then
+the scan with and without the commitment checks (merkle root and BIP141 witness commitment,
+every txid and wtxid hashed), side by side in the same run.
 """
 
 from __future__ import annotations
@@ -47,6 +49,23 @@ def report(label: str, blocks: list[tuple[int, bytes]], repeat: int) -> None:
     )
 
 
+def verify_cost(blocks: list[tuple[int, bytes]], repeat: int) -> None:
+    size = sum(len(raw) for _, raw in blocks) / 1e6
+    times: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(repeat):
+        for verify in (False, True):
+            t0 = time.perf_counter()
+            for _, raw in blocks:
+                scan_block(raw, verify=verify)
+            times[verify].append(time.perf_counter() - t0)
+    plain, checked = (statistics.median(times[v]) for v in (False, True))
+    print(
+        f"scan without commitment checks {size / plain:6.1f} MB/s | with {size / checked:6.1f} "
+        f"MB/s | cost {1000 * (checked - plain) / len(blocks):5.2f} ms/block "
+        f"({100 * (checked / plain - 1):4.1f} %)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -58,6 +77,7 @@ def main() -> None:
     report("all mainnet fixture blocks", blocks, args.repeat)
     report("839999 (963 envelopes)", [b for b in blocks if b[0] == 839999], args.repeat)
     report("840000-840672 (no 839999)", [b for b in blocks if b[0] != 839999], args.repeat)
+    verify_cost(blocks, args.repeat)
 
 
 if __name__ == "__main__":

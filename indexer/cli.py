@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from indexer.bitcoin.commitments import verify_block
 from indexer.bitcoin.transaction import Transaction
 from indexer.errors import ConfigError, DecodeError, IndexerError
 from indexer.follow.cli import add_subcommands as add_follow_subcommands
@@ -75,6 +76,8 @@ def cmd_decode_block(args: argparse.Namespace) -> int:
         height = bip34_height(raw)
         if height is None:
             raise ConfigError("block has no BIP34 height in its coinbase; pass --height")
+    if not args.no_verify:
+        verify_block(raw)  # altered bytes: exit 2 naming the failed commitment
     scanned = scan_block(raw, find_inscriptions=height >= first_inscription_height(args.network))
     if args.out is not None:
         paths = write_shard(
@@ -108,6 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("block", help="raw block file (.bin) or hex file")
     p.add_argument("--out", type=Path, help="write the shard tables under this directory instead")
+    p.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="skip the merkle root and witness commitment checks (decode altered bytes too)",
+    )
     p.add_argument("--height", type=int, help="block height (default: the coinbase's BIP34 height)")
     p.add_argument("--network", choices=sorted(NETWORKS), default="mainnet")
     p.set_defaults(func=cmd_decode_block)

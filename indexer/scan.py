@@ -14,11 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from hashlib import sha256
 from struct import unpack_from
 
 from indexer.bitcoin.block import HEADER_SIZE, BlockHeader
-from indexer.bitcoin.commitments import check_commitments
 from indexer.bitcoin.compact_size import read_compact_size
 from indexer.bitcoin.hashes import hash_to_hex, sha256d
 from indexer.errors import MalformedBlockError, TrailingBytesError, TruncatedError
@@ -79,20 +77,18 @@ def scan_block(
     find_inscriptions: bool = True,
     vault_scripts: Collection[bytes] = (),
     vault_outpoints: Collection[bytes] = (),
-    verify: bool = True,
 ) -> ScannedBlock:
     """Scan one serialized block.
 
     ``vault_outpoints`` holds 36-byte serialized outpoints (txid internal order ‖ vout LE) of vault
     outputs unspent before this block. Raises :class:`~indexer.errors.DecodeError` subclasses on
-    malformed bytes. With ``verify`` (the default) every txid and wtxid is hashed in the same
-    pass and checked against the header's merkle root and the BIP141 witness commitment
-    (:mod:`indexer.bitcoin.commitments`): altered bytes raise
-    :class:`~indexer.errors.BlockCommitmentError` instead of being decoded.
+    malformed bytes. It does not check that the bytes are the block the header commits to:
+    :func:`indexer.bitcoin.verify.verify_block` does (the follower runs it on its fetch
+    threads, in parallel with scanning).
     """
     raw = bytes(raw)
     try:
-        return _scan(raw, find_inscriptions, frozenset(vault_scripts), set(vault_outpoints), verify)
+        return _scan(raw, find_inscriptions, frozenset(vault_scripts), set(vault_outpoints))
     except IndexError:
         # Hot loops index without bounds checks; running off the end means truncation.
         raise TruncatedError("block ends inside a transaction", offset=len(raw)) from None
@@ -103,15 +99,8 @@ def _scan(
     find_inscriptions: bool,
     watch_scripts: frozenset[bytes],
     watch_outpoints: set[bytes],
-    verify: bool,
 ) -> ScannedBlock:
     header = BlockHeader.deserialize(raw)
-    view = memoryview(raw)
-    txids: list[bytes] = []
-    wtxids: list[bytes] = []
-    any_witness = False
-    coinbase_scripts: list[bytes] = []
-    coinbase_witness: list[bytes] = []
     tx_count, pos = read_compact_size(raw, HEADER_SIZE)
     end = len(raw)
     stripped_size = pos  # header + count; grows by each transaction's non-witness bytes
@@ -165,8 +154,6 @@ def _scan(
                 script = raw[script_start : script_start + n]
                 if script in watch_scripts:
                     paid.append((vout, unpack_from("<q", raw, pos)[0], script))
-            if tx_index == 0:
-                coinbase_scripts.append(raw[script_start : script_start + n])
             pos = script_start + n
         witness_start = pos
         candidates: list[tuple[int, int, int]] = []
@@ -179,8 +166,6 @@ def _scan(
                 else:
                     count, pos = read_compact_size(raw, pos)
                 items += count
-                if tx_index == 0 and i == 0:
-                    coinbase_witness = _witness_items(raw, pos, count)
                 # Keep the last three items' (start, length): the tapscript is item n-2 or n-3.
                 s1 = s2 = s3 = l1 = l2 = l3 = 0
                 for _ in range(count):
@@ -208,22 +193,20 @@ def _scan(
                     f"transaction {tx_index}: witness flag but no witness items",
                     offset=witness_start,
                 )
-            any_witness = True
         pos += 4
         if pos > end:
             raise TruncatedError(f"truncated transaction {tx_index}", offset=start)
         witness_len = pos - 4 - witness_start if segwit else 0
         stripped_size += pos - start - witness_len - (2 if segwit else 0)
 
-        txid_raw = b""
-        if verify:
-            txid_raw = _txid(view, start, witness_start, pos, segwit)
-            txids.append(txid_raw)
-            wtxids.append(sha256d(view[start:pos]) if segwit else txid_raw)
         if not (candidates or paid or spent_here):
             continue
-        if not txid_raw:
-            txid_raw = _txid(view, start, witness_start, pos, segwit)
+        if segwit:
+            txid_raw = sha256d(
+                raw[start : start + 4] + raw[start + 6 : witness_start] + raw[pos - 4 : pos]
+            )
+        else:
+            txid_raw = sha256d(raw[start:pos])
         txid = hash_to_hex(txid_raw)
         number = 0
         for input_index, s, length in candidates:
@@ -254,15 +237,6 @@ def _scan(
         if pos > end:
             raise TruncatedError("block ends inside its last transaction", offset=end)
         raise TrailingBytesError(f"{end - pos} bytes after the last transaction", offset=pos)
-    if verify:
-        check_commitments(
-            header_merkle_root=header.merkle_root,
-            txids=txids,
-            wtxids=wtxids,
-            has_witness=any_witness,
-            coinbase_scripts=coinbase_scripts,
-            coinbase_witness=coinbase_witness,
-        )
     return ScannedBlock(
         header=header,
         hash=header.hash_hex,
@@ -273,27 +247,6 @@ def _scan(
         vault_outputs=tuple(outputs),
         vault_spends=tuple(spends),
     )
-
-
-def _txid(view: memoryview, start: int, witness_start: int, end: int, segwit: bool) -> bytes:
-    """The txid of the transaction at ``view[start:end]``: the hash of its serialization
-    without the segwit marker, flag and witnesses (BIP144)."""
-    if not segwit:
-        return sha256d(view[start:end])
-    h = sha256(view[start : start + 4])
-    h.update(view[start + 6 : witness_start])
-    h.update(view[end - 4 : end])
-    return sha256(h.digest()).digest()
-
-
-def _witness_items(raw: bytes, pos: int, count: int) -> list[bytes]:
-    """The ``count`` items of the witness stack starting at ``pos`` (the coinbase's)."""
-    items = []
-    for _ in range(count):
-        n, pos = read_compact_size(raw, pos)
-        items.append(raw[pos : pos + n])
-        pos += n
-    return items
 
 
 def outpoint_key(txid_hex: str, vout: int) -> bytes:

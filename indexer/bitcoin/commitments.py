@@ -19,48 +19,36 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from indexer.bitcoin.block import HEADER_SIZE, Block, BlockHeader
+from indexer.bitcoin.block_hashes import Kernel, block_roots, block_spans, merkle_root_mutated
+from indexer.bitcoin.compact_size import read_compact_size
 from indexer.bitcoin.hashes import hash_to_hex, sha256d
-from indexer.errors import BlockCommitmentError
+from indexer.bitcoin.transaction import Transaction
+from indexer.errors import BlockCommitmentError, MalformedBlockError
 
-__all__ = ["WITNESS_COMMITMENT_PREFIX", "check_commitments", "merkle_root_mutated"]
+__all__ = ["WITNESS_COMMITMENT_PREFIX", "check_commitments", "verify_block"]
 
 WITNESS_COMMITMENT_PREFIX = bytes.fromhex("6a24aa21a9ed")
-
-
-def merkle_root_mutated(hashes: Sequence[bytes]) -> tuple[bytes, bool]:
-    """The merkle root of ``hashes`` and whether any level held two equal sibling hashes
-    (the list was mutated by duplicating a subtree), as Core's ``ComputeMerkleRoot``."""
-    if not hashes:
-        return bytes(32), False
-    level = list(hashes)
-    mutated = False
-    while len(level) > 1:
-        for i in range(0, len(level) - 1, 2):
-            if level[i] == level[i + 1]:
-                mutated = True
-        if len(level) % 2:
-            level.append(level[-1])
-        level = [sha256d(level[i] + level[i + 1]) for i in range(0, len(level), 2)]
-    return level[0], mutated
 
 
 def check_commitments(
     *,
     header_merkle_root: bytes,
-    txids: Sequence[bytes],
-    wtxids: Sequence[bytes],
+    merkle_root: bytes,
+    mutated: bool,
+    witness_root: bytes,
     has_witness: bool,
     coinbase_scripts: Sequence[bytes],
     coinbase_witness: Sequence[bytes],
 ) -> None:
     """Raise :class:`BlockCommitmentError` unless the transactions are the ones the header
-    commits to. ``wtxids[0]`` (the coinbase's) is ignored; ``has_witness`` says whether any
+    commits to. ``merkle_root``, ``mutated`` and ``witness_root`` are the transactions' own
+    (:func:`indexer.bitcoin.block_hashes.block_roots`); ``has_witness`` says whether any
     transaction carries witness data."""
-    root, mutated = merkle_root_mutated(txids)
-    if root != header_merkle_root:
+    if merkle_root != header_merkle_root:
         raise BlockCommitmentError(
             "bad_merkle_root",
-            f"transactions hash to merkle root {hash_to_hex(root)}, the header says "
+            f"transactions hash to merkle root {hash_to_hex(merkle_root)}, the header says "
             f"{hash_to_hex(header_merkle_root)}",
         )
     if mutated:
@@ -83,9 +71,42 @@ def check_commitments(
         raise BlockCommitmentError(
             "bad_witness_nonce", "the coinbase witness is not one 32-byte reserved value"
         )
-    witness_root, _ = merkle_root_mutated([bytes(32), *wtxids[1:]])
     if sha256d(witness_root + coinbase_witness[0]) != commitment:
         raise BlockCommitmentError(
             "bad_witness_commitment",
             "witness data does not match the coinbase's witness commitment (BIP141)",
         )
+
+
+def verify_block(raw: bytes, *, kernel: Kernel = "auto") -> None:
+    """Raise unless ``raw`` is a block whose transactions are the ones its header commits to:
+    :class:`BlockCommitmentError` when a commitment fails, a
+    :class:`~indexer.errors.DecodeError` when the bytes do not even parse (the scanner gives
+    the precise reason). The header's own hash is the caller's to check."""
+    header = BlockHeader.deserialize(raw)
+    tx_count, pos = read_compact_size(raw, HEADER_SIZE)
+    if tx_count == 0 or tx_count > len(raw) // 10:
+        raise MalformedBlockError(f"{tx_count} transactions in {len(raw)} bytes", offset=80)
+    spans = block_spans(raw, tx_count, kernel=kernel)
+    # No spans: no kernel, or bytes it refused; deserializing then gives the precise error.
+    if spans is not None:
+        merkle_root, witness_root, mutated = block_roots(raw, spans, kernel=kernel)
+        coinbase, _ = Transaction.parse(raw, pos)
+        has_witness = any(spans[3::4])
+    else:
+        block = Block.deserialize(raw)  # raises DecodeError on bytes that do not parse
+        coinbase = block.transactions[0]
+        merkle_root, mutated = merkle_root_mutated([tx.txid for tx in block.transactions])
+        witness_root, _ = merkle_root_mutated(
+            [bytes(32)] + [tx.wtxid for tx in block.transactions[1:]]
+        )
+        has_witness = any(tx.has_witness for tx in block.transactions)
+    check_commitments(
+        header_merkle_root=header.merkle_root,
+        merkle_root=merkle_root,
+        mutated=mutated,
+        witness_root=witness_root,
+        has_witness=has_witness,
+        coinbase_scripts=[out.script_pubkey for out in coinbase.outputs],
+        coinbase_witness=coinbase.inputs[0].witness if coinbase.inputs else (),
+    )

@@ -37,15 +37,7 @@ from indexer.follow.errors import CorruptBlockError, DeepReorgError, FollowError
 from indexer.follow.logs import LOGGER_NAME, event
 from indexer.follow.manifest import BlockEntry, Manifest, Segment, trim_recent
 from indexer.follow.progress import Progress
-from indexer.follow.source import (
-    TRANSIENT,
-    BlockFetcher,
-    BlockMismatchError,
-    ChainTip,
-    Fetched,
-    NodeSource,
-    check_block_hash,
-)
+from indexer.follow.source import TRANSIENT, BlockFetcher, ChainTip, Fetched, NodeSource, Source
 from indexer.follow.store import ShardStore
 from indexer.follow.waker import Wake, Waker
 from indexer.inscriptions.budget import BlockContents
@@ -610,39 +602,47 @@ class Follower:
     def _scan_verified(
         self, f: Fetched, working: set[bytes], fetcher: BlockFetcher
     ) -> tuple[Fetched, ScannedBlock]:
-        """``f`` scanned, once its bytes are the block it was fetched for: header hash, merkle
-        root and witness commitment checked (by the scan, in its one pass). Bytes that fail are
-        fetched again from the next source (:meth:`BlockFetcher.fallback`); when none is left,
-        :class:`CorruptBlockError` stops the follower before anything of the block is
+        """``f`` scanned, once its bytes are the block it was fetched for (header hash, merkle
+        root and witness commitment, checked by the fetcher). Bytes that fail, or do not scan,
+        are fetched again from the next source (:meth:`BlockFetcher.fallback`); when none is
+        left, :class:`CorruptBlockError` stops the follower before anything of the block is
         committed."""
-        failed: list[tuple[str, str]] = []
+        failed: list[tuple[Source, str]] = []
         while True:
-            try:
-                check_block_hash(f.raw, f.hash)
-                scanned = self._scan(f, working)
-            except (BlockMismatchError, DecodeError) as exc:
-                failed.append((f.source, str(exc)))
-                nxt = fetcher.fallback([src for src, _ in failed])
-                event(
-                    self.log,
-                    logging.WARNING,
-                    "block_rejected",
-                    height=f.height,
-                    hash=f.hash,
-                    source=f.source,
-                    reason=str(exc),
-                    action=f"re-fetching via {nxt}" if nxt else "stopping",
+            problem = f.problem
+            if problem is None:
+                try:
+                    scanned = self._scan(f, working)
+                except DecodeError as exc:
+                    problem = str(exc)
+                else:
+                    if failed:
+                        self.stats.refetched += 1
+                        event(
+                            self.log,
+                            logging.INFO,
+                            "block_refetched",
+                            height=f.height,
+                            source=f.source,
+                        )
+                    return f, scanned
+            failed.append((f.source, problem))
+            nxt = fetcher.fallback([src for src, _ in failed])
+            event(
+                self.log,
+                logging.WARNING,
+                "block_rejected",
+                height=f.height,
+                hash=f.hash,
+                source=f.source,
+                reason=problem,
+                action=f"re-fetching via {nxt}" if nxt else "stopping",
+            )
+            if nxt is None:
+                raise CorruptBlockError(
+                    _corrupt_message(f, failed), height=f.height, block_hash=f.hash
                 )
-                if nxt is None:
-                    raise CorruptBlockError(
-                        _corrupt_message(f, failed), height=f.height, block_hash=f.hash
-                    ) from None
-                f = fetcher.fetch_via(nxt, f.height, f.hash)
-                continue
-            if failed:
-                self.stats.refetched += 1
-                event(self.log, logging.INFO, "block_refetched", height=f.height, source=f.source)
-            return f, scanned
+            f = fetcher.fetch_via(nxt, f.height, f.hash)
 
     def _scan(self, f: Fetched, working: set[bytes]) -> ScannedBlock:
         return scan_block(
@@ -788,7 +788,7 @@ def vault_set(
     return (unspent | set(outs)) - spent
 
 
-def _corrupt_message(f: Fetched, failed: list[tuple[str, str]]) -> str:
+def _corrupt_message(f: Fetched, failed: list[tuple[Source, str]]) -> str:
     tried = "; ".join(f"{src}: {reason}" for src, reason in failed)
     return (
         f"block {f.height} {f.hash} fails verification from every source ({tried}). The "

@@ -23,8 +23,10 @@ from dataclasses import dataclass, replace
 from typing import Literal, TypeVar
 
 from indexer.bitcoin.block import HEADER_SIZE
+from indexer.bitcoin.commitments import verify_block
 from indexer.bitcoin.hashes import hash_to_hex, hex_to_hash, sha256d
 from indexer.blockfiles import BlockFileError, BlockFileIndex
+from indexer.errors import DecodeError
 from indexer.follow.config import FollowConfig
 from indexer.follow.errors import FollowError, StoppedError
 from indexer.follow.logs import event
@@ -278,6 +280,17 @@ class NodeSource:
         return self._cfg.rest_url is not None and not self._rest_broken
 
 
+def block_problem(raw: bytes, block_hash: str) -> str | None:
+    """Why ``raw`` is not block ``block_hash`` (header hash, merkle root, witness commitment,
+    or bytes that do not parse), or None when it is."""
+    try:
+        check_block_hash(raw, block_hash)
+        verify_block(raw)
+    except (BlockMismatchError, DecodeError) as exc:
+        return str(exc)
+    return None
+
+
 def check_block_hash(raw: bytes, block_hash: str) -> None:
     """Raise :class:`BlockMismatchError` unless ``raw``'s header hashes to ``block_hash``."""
     if len(raw) < HEADER_SIZE or sha256d(raw[:HEADER_SIZE]) != hex_to_hash(block_hash):
@@ -287,10 +300,14 @@ def check_block_hash(raw: bytes, block_hash: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Fetched:
+    """A block's bytes and where they came from; ``problem`` (set by the fetcher) says why
+    they are not the block they were fetched for, or is None."""
+
     height: int
     hash: str
     raw: bytes
     source: Source
+    problem: str | None = None
 
 
 class BlockFetcher:
@@ -319,6 +336,13 @@ class BlockFetcher:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def _fetch(self, height: int, block_hash: str) -> Fetched:
+        """Block ``block_hash``, verified on this worker thread (the hashing kernel runs
+        without the GIL, beside the scan of earlier blocks): ``problem`` says why its bytes
+        are not the block, if they are not."""
+        f = self._download(height, block_hash)
+        return replace(f, problem=block_problem(f.raw, block_hash))
+
+    def _download(self, height: int, block_hash: str) -> Fetched:
         if self._files is not None and height <= self.files_max_height:
             h = hex_to_hash(block_hash)
             if h in self._files:
@@ -346,9 +370,10 @@ class BlockFetcher:
         return "rpc" if failed.count("rpc") < 2 else None
 
     def fetch_via(self, source: Source, height: int, block_hash: str) -> Fetched:
-        """``block_hash`` again, from ``source`` (``rest`` or ``rpc``)."""
+        """``block_hash`` again, from ``source`` (``rest`` or ``rpc``), verified."""
         assert self._source is not None and source != "files"
-        return replace(self._source.block(block_hash, via=source), height=height)
+        f = self._source.block(block_hash, via=source)
+        return replace(f, height=height, problem=block_problem(f.raw, block_hash))
 
     def stream(self, items: Iterable[tuple[int, str]]) -> Iterator[Fetched]:
         """Blocks for ``(height, hash)`` items, in order, ``prefetch`` in flight. Closing the

@@ -3,15 +3,25 @@ its header (and so its hash) is caught by the merkle root or the BIP141 witness 
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from indexer.bitcoin import Block, OutPoint, Transaction, TxIn, TxOut
-from indexer.bitcoin.commitments import merkle_root_mutated
+from indexer.bitcoin.block_hashes import (
+    block_roots,
+    block_spans,
+    merkle_root_mutated,
+    native_sha256d,
+)
+from indexer.bitcoin.commitments import verify_block
+from indexer.bitcoin.compact_size import read_compact_size
 from indexer.bitcoin.hashes import sha256d
-from indexer.errors import BlockCommitmentError, MalformedBlockError
+from indexer.errors import BlockCommitmentError, DecodeError, MalformedBlockError
 from indexer.scan import scan_block
 
 from .helpers import block_with_commitments, envelope, reveal_script, witness_for
@@ -20,9 +30,14 @@ BLOCKS = Path(__file__).resolve().parents[3] / "shared/fixtures/mainnet/blocks"
 
 
 def _reason(raw: bytes) -> str:
-    with pytest.raises(BlockCommitmentError) as info:
-        scan_block(raw)
-    return info.value.reason
+    """The failed check's name, the same from the native kernel and from pure Python."""
+    reasons = set()
+    for kernel in ("native", "python"):
+        with pytest.raises(BlockCommitmentError) as info:
+            verify_block(raw, kernel=kernel)
+        reasons.add(info.value.reason)
+    assert len(reasons) == 1, reasons
+    return reasons.pop()
 
 
 def _inscribing_tx(body: bytes, n: int = 1) -> Transaction:
@@ -38,8 +53,10 @@ def test_every_mainnet_fixture_block_verifies() -> None:
     paths = sorted(BLOCKS.glob("*.bin"))
     assert len(paths) == 8
     for path in paths:
-        scanned = scan_block(path.read_bytes())
-        assert scanned.tx_count > 1000
+        raw = path.read_bytes()
+        verify_block(raw, kernel="native")
+        verify_block(raw, kernel="python")
+        assert scan_block(raw).tx_count > 1000
 
 
 def test_one_flipped_bit_in_a_mainnet_inscription_body_is_caught() -> None:
@@ -51,10 +68,7 @@ def test_one_flipped_bit_in_a_mainnet_inscription_body_is_caught() -> None:
     raw[at + 5] ^= 0x01
     # The header, so the block hash, is unchanged; only the witness commitment notices.
     assert _reason(bytes(raw)) == "bad_witness_commitment"
-    assert (
-        scan_block(bytes(raw), verify=False).hash
-        == scan_block((BLOCKS / "840003.bin").read_bytes()).hash
-    )
+    assert scan_block(bytes(raw)).hash == scan_block((BLOCKS / "840003.bin").read_bytes()).hash
 
 
 def test_a_flipped_bit_in_an_output_breaks_the_merkle_root() -> None:
@@ -114,6 +128,8 @@ def test_witness_flag_with_empty_stacks_is_malformed() -> None:
     raw[start:] = with_flag
     with pytest.raises(MalformedBlockError, match="witness flag but no witness items"):
         scan_block(bytes(raw))
+    with pytest.raises(BlockCommitmentError):
+        verify_block(bytes(raw))
 
 
 def test_merkle_root_matches_the_plain_definition() -> None:
@@ -123,3 +139,39 @@ def test_merkle_root_matches_the_plain_definition() -> None:
         level = [*level, level[-1]] if len(level) % 2 else level
         level = [sha256d(level[i] + level[i + 1]) for i in range(0, len(level), 2)]
     assert merkle_root_mutated(hashes) == (level[0], False)
+
+
+@given(st.binary(max_size=300))
+@settings(max_examples=300, deadline=None)
+def test_native_sha256d_matches_hashlib(data: bytes) -> None:
+    for shani in (False, True):
+        got = native_sha256d(data, shani=shani)
+        if got is not None:  # SHA-NI only where the CPU has it
+            assert got == sha256d(data)
+
+
+def test_native_and_python_roots_agree_on_every_fixture_block() -> None:
+    for path in sorted(BLOCKS.glob("*.bin")):
+        raw = path.read_bytes()
+        count, _ = read_compact_size(raw, 80)
+        spans = block_spans(raw, count, kernel="native")
+        assert spans is not None
+        assert block_roots(raw, spans, kernel="native") == block_roots(raw, spans, kernel="python")
+
+
+@given(st.binary(min_size=81, max_size=400), st.integers(0, 2**32 - 1))
+@settings(max_examples=400, deadline=None)
+def test_hostile_bytes_give_typed_errors_and_every_altered_bit_is_caught(
+    data: bytes, bit: int
+) -> None:
+    """The native span walker reads hostile bytes: arbitrary bytes and truncations raise
+    only DecodeError subclasses, and any bit flipped after the header is detected."""
+    good = block_with_commitments([_inscribing_tx(data[:40])]).serialize()
+    for raw in (data, good[: bit % len(good)]):
+        with contextlib.suppress(DecodeError):
+            verify_block(raw)
+    at = 80 + (bit // 8) % (len(good) - 80)
+    flipped = bytearray(good)
+    flipped[at] ^= 1 << (bit % 8)
+    with pytest.raises(DecodeError):
+        verify_block(bytes(flipped))
