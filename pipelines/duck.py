@@ -150,6 +150,11 @@ class Published:
     seconds: float
 
 
+def quote_identifier(name: str) -> str:
+    """``name`` as a double-quoted SQL identifier (embedded quotes doubled)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def publish(
     con: duckdb.DuckDBPyConnection,
     store: Store,
@@ -195,7 +200,11 @@ def _build(
     extra_verification: Iterable[Mapping[str, Any]],
     started: dt.datetime,
 ) -> tuple[dict[str, int], dict[str, int]]:
-    con.execute(f"ATTACH '{tmp}' AS staging (STORAGE_VERSION '{STORAGE_VERSION}')")
+    # The path is a parameter: a warehouse directory with a quote in its name must neither
+    # break the statement nor run SQL.
+    con.execute(
+        f"ATTACH $path AS staging (STORAGE_VERSION '{STORAGE_VERSION}')", {"path": str(tmp)}
+    )
     try:
         con.execute("USE staging")
         apply_sql(con, stage="schema")
@@ -233,7 +242,10 @@ def _build(
             "detail, 'sql' AS source FROM sql_checks WHERE month IS NULL"
         )
         rows["verification"] = con.execute("SELECT count(*) FROM data.verification").fetchone()[0]
-        views = {v: con.execute(f"SELECT count(*) FROM {v}").fetchone()[0] for v in view_names(con)}
+        views = {
+            v: con.execute(f"SELECT count(*) FROM {quote_identifier(v)}").fetchone()[0]
+            for v in view_names(con)
+        }
         con.execute("CHECKPOINT staging")
     finally:
         con.execute("USE memory")

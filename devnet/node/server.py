@@ -33,6 +33,7 @@ import threading
 import time
 from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from devnet.chain import Chain
@@ -52,6 +53,9 @@ from devnet.node.zmqpub import NotifierConfig, ZMQPublisher
 from indexer.bitcoin import Transaction
 
 COOKIE_USER = "__cookie__"
+# Core's HTTP server limit on a request body (MAX_SIZE, 32 MiB).
+MAX_BODY_BYTES = 0x02000000
+IDLE_TIMEOUT = 30.0
 REGTEST_RPC_PORT = 18443
 WWW_AUTH = 'Basic realm="jsonrpc"'
 DEFAULT_RPC_THREADS = 16
@@ -114,12 +118,7 @@ class DevNode:
         self._credentials = []
         if self._password is None:
             cookie = f"{COOKIE_USER}:{secrets.token_hex(32)}"
-            path = self.chain.datadir.cookie_file
-            tmp = path.with_name(".cookie.tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(cookie)
-            os.replace(tmp, path)
+            write_cookie(self.chain.datadir.cookie_file, cookie)
             self._credentials.append(cookie)
         else:
             self._credentials.append(f"{self._user}:{self._password}")
@@ -322,6 +321,24 @@ def _reply(result: Any, error: Any, req_id: Any, with_id: bool, version: str) ->
     return out
 
 
+def write_cookie(path: Path, cookie: str) -> None:
+    """Write ``cookie`` to ``path`` as a new file readable by its owner only (0600, as Core's
+    ``GenerateAuthCookie`` does), never through a link: a stale or planted ``.cookie.tmp``
+    (a symlink, or a file with a wider mode) is removed first and the file is created with
+    ``O_EXCL | O_NOFOLLOW``, then renamed over ``path`` (rename replaces a link, never follows
+    it)."""
+    tmp = path.with_name(".cookie.tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # the umask can only narrow 0600; make it exact
+        os.write(fd, cookie.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -330,6 +347,9 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
+    # Like bitcoind's -rpcservertimeout (default 30 s): an idle or stalled client is dropped
+    # (socketserver sets it on the connection; a timed-out read ends the connection).
+    timeout = IDLE_TIMEOUT
 
     def setup(self) -> None:
         super().setup()
@@ -366,8 +386,19 @@ class _Handler(BaseHTTPRequestHandler):
         if body and self.command != "HEAD":
             self.wfile.write(body)
 
-    def _body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
+    def _body(self) -> bytes | None:
+        """The request body, or None (after replying 413/400) when its length is not a number
+        or over ``MAX_BODY_BYTES`` (Core's HTTP server refuses bodies over MAX_SIZE too)."""
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            self._send(400, b"Bad Content-Length")
+            self.close_connection = True
+            return None
+        if length > MAX_BODY_BYTES:
+            self._send(413, b"Request body too large")
+            self.close_connection = True
+            return None
         return self.rfile.read(length) if length > 0 else b""
 
     def do_GET(self) -> None:
@@ -380,8 +411,16 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch()
 
     def _dispatch(self) -> None:
-        body = self._body()
         node = self.node
+        rpc = self.path == "/" or self.path.startswith("/wallet/")
+        if rpc and self.command == "POST" and not self._authorized():
+            # Refused before a byte of the body is read: an unauthenticated client cannot
+            # make the node buffer anything.
+            self.close_connection = True
+            return
+        body = self._body()
+        if body is None:
+            return
         if not node._slots.acquire(blocking=False):
             self._send(503, b"Work queue depth exceeded")
             return
@@ -400,18 +439,24 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             node._slots.release()
 
+    def _authorized(self) -> bool:
+        """Check the Basic credentials; reply 401 (after the anti-brute-force delay for wrong
+        ones) and return False when they are missing or wrong."""
+        node = self.node
+        auth = self.headers.get("Authorization")
+        if auth is None:
+            self._send(401, extra={"WWW-Authenticate": WWW_AUTH})
+            return False
+        if not node.authorized(auth):
+            time.sleep(node._auth_delay)
+            self._send(401, extra={"WWW-Authenticate": WWW_AUTH})
+            return False
+        return True
+
     def _jsonrpc(self, body: bytes) -> None:
         node = self.node
         if self.command != "POST":
             self._send(405, b"JSONRPC server handles only POST requests")
-            return
-        auth = self.headers.get("Authorization")
-        if auth is None:
-            self._send(401, extra={"WWW-Authenticate": WWW_AUTH})
-            return
-        if not node.authorized(auth):
-            time.sleep(node._auth_delay)
-            self._send(401, extra={"WWW-Authenticate": WWW_AUTH})
             return
         try:
             request = json.loads(body)

@@ -23,10 +23,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from indexer.errors import ConfigError
 from indexer.networks import NETWORKS, Network, first_inscription_height
+from indexer.node.http import redact_url
 
 DEFAULT_RPC_PORTS: dict[str, int] = {
     "mainnet": 8332,
@@ -111,12 +112,14 @@ class FollowConfig:
             url = getattr(self, name)
             if url is not None:
                 parts = urlsplit(url)
+                shown = redact_url(url)
                 if parts.scheme != "http" or not parts.hostname:
-                    raise ConfigError(f"{name}: expected http://host:port, got {url!r}")
+                    raise ConfigError(f"{name}: expected http://host:port, got {shown!r}")
                 try:
                     parts.port  # noqa: B018 - raises on a bad port
                 except ValueError:
-                    raise ConfigError(f"{name}: bad port in {url!r}") from None
+                    raise ConfigError(f"{name}: bad port in {shown!r}") from None
+        self._move_url_credentials()
         if (self.rpc_user is None) != (self.rpc_password is None):
             raise ConfigError("rpc_user and rpc_password go together (or use rpc_cookie)")
         if self.rpc_user is not None and self.rpc_cookie is not None:
@@ -160,6 +163,29 @@ class FollowConfig:
                 f"bucket_blocks ({self.bucket_blocks}) must be a multiple of range_blocks "
                 f"({self.range_blocks}) so range shards never cross a bucket"
             )
+
+    def _move_url_credentials(self) -> None:
+        """``http://user:password@host/`` works as with bitcoin-cli, but the credentials move
+        to ``rpc_user``/``rpc_password`` at once, so no URL this config hands out (to logs,
+        ``indexer status``, error messages) ever carries them. REST takes no credentials."""
+        if self.rest_url is not None and urlsplit(self.rest_url).username is not None:
+            raise ConfigError("rest_url: REST takes no credentials; remove user:password@")
+        if self.rpc_url is None:
+            return
+        parts = urlsplit(self.rpc_url)
+        if parts.username is None:
+            return
+        if self.rpc_user is not None or self.rpc_cookie is not None:
+            raise ConfigError(
+                "rpc_url: credentials in the URL and rpc_user/rpc_cookie too; give one of them"
+            )
+        if parts.password is None:
+            raise ConfigError("rpc_url: a user without a password; give user:password@ or none")
+        netloc = parts.netloc.rpartition("@")[2]
+        # Frozen dataclass: rewritten here, once, before anyone can read the URL.
+        object.__setattr__(self, "rpc_user", unquote(parts.username))
+        object.__setattr__(self, "rpc_password", unquote(parts.password))
+        object.__setattr__(self, "rpc_url", urlunsplit(parts._replace(netloc=netloc)))
 
     # -- derived values -----------------------------------------------------------------------
     @property

@@ -14,12 +14,17 @@ import sys
 import time
 from typing import Any, Literal
 
+from indexer.node.http import redact_urls
+
 LOGGER_NAME = "indexer.follow"
 
 
 def event(log: logging.Logger, level: int, name: str, **fields: Any) -> None:
+    """Log event ``name`` with ``fields``; credentials in any URL of a text field are redacted
+    (configuration strips them already: this is the second line of defence)."""
     if log.isEnabledFor(level):
-        log.log(level, name, extra={"fields": fields})
+        clean = {k: redact_urls(v) if isinstance(v, str) else v for k, v in fields.items()}
+        log.log(level, name, extra={"fields": clean})
 
 
 def _ts(record: logging.LogRecord) -> str:

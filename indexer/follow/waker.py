@@ -1,4 +1,5 @@
-"""What wakes the follower: ZMQ ``sequence``/``hashblock`` messages, or a poll timer.
+"""What wakes the follower: ZMQ block events (``hashblock``, ``sequence`` ``C``/``D``), or a
+poll timer. Mempool events on ``sequence`` are counted but never wake it.
 
 Notifications are only a hint that the chain may have changed; the follower then asks the node
 (RPC) for the truth, so a lost message costs latency, never correctness. Losses are still
@@ -17,10 +18,21 @@ import time
 from dataclasses import dataclass
 
 from indexer.follow.logs import event
-from indexer.node import SequenceTracker, ZMQSubscriber
+from indexer.node import SequenceTracker, ZMQMessage, ZMQSubscriber
 from indexer.node.errors import NodeError
 
 WAKE_TOPICS = ("sequence", "hashblock")
+
+
+@dataclass(slots=True)
+class _Batch:
+    """What the messages of one wait brought (owned by one :meth:`Waker.wait` call)."""
+
+    count: int = 0
+    missed: int = 0
+    restarted: bool = False
+    wake: bool = False
+    first_ns: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,15 +92,23 @@ class Waker:
             self._sub = None
 
     def wait(self, timeout: float) -> Wake:
-        """The next wake-up: at the first ZMQ message (then drain what else is queued), or
-        after ``timeout`` seconds."""
+        """The next wake-up: at the first block event (``hashblock``, or ``sequence`` ``C``/``D``;
+        then drain what else is queued), or after ``timeout`` seconds. Mempool events
+        (``sequence`` ``A``/``R``, hundreds a second on mainnet) never wake the follower."""
         deadline = time.monotonic() + timeout
-        msg = None
-        while msg is None:
-            left = deadline - time.monotonic()
+        batch = _Batch()
+        while True:
             if self._stop.is_set():
                 return Wake("stop")
+            if batch.wake:
+                self._drain(batch)
+                self.messages += batch.count
+                self.missed += batch.missed
+                self._silent_finds = 0
+                return Wake("zmq", batch.count, batch.missed, batch.restarted, batch.first_ns)
+            left = deadline - time.monotonic()
             if left <= 0:
+                self.messages += batch.count
                 return Wake("timer")
             if self._sub is None:
                 self._stop.wait(min(left, 0.25))
@@ -98,40 +118,64 @@ class Waker:
                 msg = self._sub.receive(min(left, 0.25))
             except NodeError as exc:
                 event(self._log, logging.WARNING, "zmq_bad_message", reason=str(exc))
-                return Wake("zmq")
-        first_ns = msg.received_ns
-        count, missed, restarted = 0, 0, False
-        while msg is not None:
-            count += 1
-            if msg.missed:
-                missed += msg.missed
-                self.gaps += 1
-                event(
-                    self._log,
-                    logging.WARNING,
-                    "zmq_gap",
-                    topic=msg.topic,
-                    missed=msg.missed,
-                    sequence=msg.sequence,
-                    action="reconciling with the node's tip",
-                )
-            if msg.restarted:
-                restarted = True
-                event(
-                    self._log,
-                    logging.INFO,
-                    "zmq_publisher_restarted",
-                    topic=msg.topic,
-                    sequence=msg.sequence,
-                )
+                batch.wake = True
+                continue
+            if msg is not None:
+                self._take(msg, batch)
+
+    def _drain(self, batch: _Batch) -> None:
+        assert self._sub is not None
+        while True:
             try:
                 msg = self._sub.receive(0)
             except NodeError:
-                msg = None
-        self.messages += count
-        self.missed += missed
-        self._silent_finds = 0
-        return Wake("zmq", count, missed, restarted, first_ns)
+                return
+            if msg is None:
+                return
+            self._take(msg, batch)
+
+    def _take(self, msg: ZMQMessage, batch: _Batch) -> None:
+        """Count ``msg`` into ``batch``; a block event, a publisher restart or a gap that may
+        have hidden a block event sets ``batch.wake``."""
+        batch.count += 1
+        batch.first_ns = batch.first_ns or msg.received_ns
+        if msg.restarted:
+            batch.restarted = batch.wake = True
+            event(
+                self._log,
+                logging.INFO,
+                "zmq_publisher_restarted",
+                topic=msg.topic,
+                sequence=msg.sequence,
+            )
+        if msg.missed:
+            batch.missed += msg.missed
+            self.gaps += 1
+            # hashblock carries only blocks: a gap there lost one. sequence also counts
+            # mempool events, so its gaps matter only when hashblock is not there to tell.
+            blocks_lost = msg.topic != "sequence" or "hashblock" not in self._tracker.last
+            if blocks_lost:
+                batch.wake = True
+            event(
+                self._log,
+                logging.WARNING if blocks_lost else logging.DEBUG,
+                "zmq_gap",
+                topic=msg.topic,
+                missed=msg.missed,
+                sequence=msg.sequence,
+                action="reconciling with the node's tip"
+                if blocks_lost
+                else "hashblock covers blocks",
+            )
+        if msg.topic == "sequence":
+            try:
+                is_block = msg.sequence_event().is_block
+            except NodeError as exc:
+                event(self._log, logging.WARNING, "zmq_bad_message", reason=str(exc))
+                is_block = True
+            batch.wake = batch.wake or is_block
+        else:
+            batch.wake = True
 
     def found_blocks_on_timer(self) -> None:
         """The poll timer found blocks ZMQ did not announce; re-subscribe after a few."""

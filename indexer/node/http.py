@@ -7,12 +7,27 @@ Not thread-safe: the RPC and REST clients serialise their requests with their ow
 from __future__ import annotations
 
 import http.client
+import re
 import socket
 from urllib.parse import urlsplit
 
 from indexer.node.errors import NodeConnectionError
 
-__all__ = ["KeepAliveConnection", "parse_http_url"]
+__all__ = ["KeepAliveConnection", "parse_http_url", "redact_url", "redact_urls"]
+
+# user:password@ (or user@) right after a URL scheme.
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]*@")
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any ``user:password@`` replaced by ``***@``: what logs, errors and status
+    output may show of a URL."""
+    return _USERINFO.sub(r"\1***@", url)
+
+
+def redact_urls(text: str) -> str:
+    """Every URL in ``text`` redacted (same rule as :func:`redact_url`)."""
+    return _USERINFO.sub(r"\1***@", text)
 
 
 def parse_http_url(url: str, *, what: str) -> tuple[str, int, str]:
@@ -20,7 +35,7 @@ def parse_http_url(url: str, *, what: str) -> tuple[str, int, str]:
     ``ValueError`` naming ``what`` otherwise."""
     parts = urlsplit(url)
     if parts.scheme != "http" or not parts.hostname:
-        raise ValueError(f"{what} URL must be http://host:port, got {url!r}")
+        raise ValueError(f"{what} URL must be http://host:port, got {redact_url(url)!r}")
     return parts.hostname, parts.port or 80, parts.path or "/"
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import os
+import socket
 import threading
 import time
 from decimal import Decimal
@@ -315,6 +317,62 @@ def test_auth_cookie_and_password(served: Any, tmp_path: Any) -> None:
         assert client.getblockcount() == 0
         client.close()
         node.stop()
+
+
+def test_cookie_is_created_fresh_0600_and_never_through_a_link(tmp_path: Any) -> None:
+    with Chain.create(tmp_path / "c") as chain:
+        path = chain.datadir.cookie_file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # A planted world-readable temp file and a symlink at the cookie's name: neither is
+        # written through, and the cookie comes out 0600 whatever they were.
+        victim = tmp_path / "victim"
+        victim.write_text("keep")
+        tmp = path.with_name(".cookie.tmp")
+        tmp.symlink_to(victim)
+        path.symlink_to(victim)
+        old_umask = os.umask(0)
+        try:
+            with DevNode(chain, rpc_port=0) as node:
+                assert not path.is_symlink() and path.stat().st_mode & 0o777 == 0o600
+                assert path.read_text().startswith("__cookie__:")
+                assert victim.read_text() == "keep"
+                assert RPCClient(node.url, cookie_file=path).getblockcount() == 0
+        finally:
+            os.umask(old_umask)
+
+
+def test_auth_comes_before_the_body_and_bodies_are_bounded(served: Any) -> None:
+    port = served.node.port
+    # Without credentials, a client announcing a huge body gets 401 at once: nothing read.
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000000\r\n\r\n")
+    assert sock.recv(64).startswith(b"HTTP/1.1 401")
+    sock.close()
+    # With credentials, a body over Core's 32 MiB limit is refused before it is read.
+    auth = base64.b64encode(cookie(served).encode()).decode()
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    sock.sendall(
+        b"POST / HTTP/1.1\r\nHost: x\r\nAuthorization: Basic " + auth.encode()
+        + b"\r\nContent-Length: 40000000\r\n\r\n"
+    )  # fmt: skip
+    assert sock.recv(64).startswith(b"HTTP/1.1 413")
+    sock.close()
+    assert (
+        RPCClient(served.node.url, cookie_file=served.chain.datadir.cookie_file).getblockcount()
+        >= 0
+    )
+
+
+def test_an_idle_client_is_dropped(served: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from devnet.node import server
+
+    monkeypatch.setattr(server._Handler, "timeout", 0.5)
+    sock = socket.create_connection(("127.0.0.1", served.node.port), timeout=5)
+    sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\n")  # and then nothing
+    start = time.monotonic()
+    assert sock.recv(64) == b""  # the server closed the connection
+    assert time.monotonic() - start < 4
+    sock.close()
 
 
 def test_warmup_is_minus_28_and_rest_503(served: Any) -> None:

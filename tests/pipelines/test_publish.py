@@ -102,6 +102,23 @@ def test_failed_build_leaves_the_live_file(
     assert not [p for p in store.root.iterdir() if p.name.endswith((".tmp", ".wal"))]
 
 
+def test_a_warehouse_path_with_quotes_is_a_path_not_sql(
+    built: tuple[DemoChain, Pipeline], tmp_path: Path
+) -> None:
+    """The path reaches ATTACH as a parameter: quotes in it neither break nor inject."""
+    _, pipeline = built
+    src = pipeline.warehouse.store
+    hostile = tmp_path / "it's'); CREATE TABLE pwned(x INT); --"
+    shutil.copytree(src.parquet, hostile / "parquet")
+    store = Store(hostile)
+    _publish(store, 5)
+    assert _tip(store.warehouse) == 5
+    con = duckdb.connect(str(store.warehouse), read_only=True)
+    tables = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
+    con.close()
+    assert "pwned" not in tables
+
+
 @pytest.mark.slow
 def test_duckdb_15_reads_every_view(built: tuple[DemoChain, Pipeline]) -> None:
     """The file is written with STORAGE_VERSION 'v1.5.0': DuckDB 1.5.6 opens it, and every
