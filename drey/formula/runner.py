@@ -2,7 +2,7 @@
 
 The module is checked (:func:`drey.formula.abi.float_free_problem`), compiled with SIMD off and
 fuel metering on, instantiated with no imports in a fresh store limited to 1 GiB of linear
-memory, then driven through the ABI: ``alloc(20 × rows)``, ``alloc(8 × rows)``, write the rows,
+memory, 100,000 elements per table, one instance, four tables and one memory, then driven through the ABI: ``alloc(20 × rows)``, ``alloc(8 × rows)``, write the rows,
 ``allocate(in_ptr, rows, pool, out_ptr)``, read ``8 × rows`` bytes back. rows = 0 skips every
 call and answers ``[]``.
 
@@ -25,6 +25,7 @@ from drey.formula.reference import FormulaRow, decode_output, encode_rows
 
 __all__ = [
     "MEMORY_LIMIT",
+    "TABLE_ELEMENTS",
     "FailureReason",
     "FormulaFailure",
     "default_fuel",
@@ -33,6 +34,10 @@ __all__ = [
 ]
 
 MEMORY_LIMIT = 1 << 30
+# Elements per table: a funcref table costs ~16 bytes an element, so without a limit one
+# table.grow could take gigabytes outside the linear memory's 1 GiB cap. The v1 module has no
+# table at all; 100,000 elements is ~1.6 MB.
+TABLE_ELEMENTS = 100_000
 FUEL_BASE = 50_000_000
 FUEL_PER_ROW = 10_000
 
@@ -131,7 +136,13 @@ def run_formula_bytes(
     if rows == 0:
         return b""
     store = wasmtime.Store(_engine())
-    store.set_limits(memory_size=MEMORY_LIMIT, instances=1, tables=4, memories=1)
+    store.set_limits(
+        memory_size=MEMORY_LIMIT,
+        table_elements=TABLE_ELEMENTS,
+        instances=1,
+        tables=4,
+        memories=1,
+    )
     store.set_fuel(default_fuel(rows) if fuel is None else fuel)
     try:
         instance = wasmtime.Instance(store, compiled, [])

@@ -26,6 +26,7 @@ from drey.formula import (
     run_formula_bytes,
     wat_source,
 )
+from drey.formula.runner import TABLE_ELEMENTS
 from drey.messages import FormulaManifest
 
 U64 = 2**64 - 1
@@ -224,6 +225,31 @@ ABI = """
 def test_misbehaving_modules_give_reasons(wat: str, reason: str) -> None:
     result = run_formula(_module(wat), [(1, 2, 3)], pool=10, fuel=5_000_000)
     assert isinstance(result, FormulaFailure) and result.reason == reason, result
+
+
+def test_tables_cannot_grow_past_their_limit() -> None:
+    """table.grow past TABLE_ELEMENTS fails inside the module (returns -1) instead of taking
+    memory; a module that needs it reports its status; a huge declared table fails to
+    instantiate. Memory stays small either way."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    grow = (
+        f"(module {ABI} (table $t 0 funcref)"
+        ' (func (export "allocate") (param i32 i32 i64 i32) (result i32)'
+        f" (table.grow $t (ref.null func) (i32.const {TABLE_ELEMENTS + 1}))"
+        " (i32.const -1) (i32.eq) (if (result i32) (then (i32.const 9)) (else (i32.const 0)))))"
+    )
+    result = run_formula(_module(grow), [(1, 2, 3)], pool=10)
+    assert isinstance(result, FormulaFailure) and result.reason == "status", result
+    declared = (
+        f"(module {ABI} (table 200000000 funcref)"
+        ' (func (export "allocate") (param i32 i32 i64 i32) (result i32) (i32.const 0)))'
+    )
+    result = run_formula(_module(declared), [(1, 2, 3)], pool=10)
+    assert isinstance(result, FormulaFailure) and result.reason == "trap", result
+    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown_kib < 200_000, f"resident memory grew {grown_kib} KiB"
 
 
 def test_garbage_module_is_invalid() -> None:
