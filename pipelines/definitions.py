@@ -33,6 +33,9 @@ def build_definitions(warehouse: Warehouse | None = None) -> dg.Definitions:
         jobs=[chain_job, months_job, full_job],
         sensors=[shards_sensor, months_sensor],
         schedules=[monthly_schedule],
+        # Every run in one process, assets materialized from the UI included: a run then
+        # takes the store's writer lock once (pipelines/writer_lock.py).
+        executor=dg.in_process_executor,
         resources={
             "warehouse": warehouse or Warehouse.from_env(),
             "duckdb": DuckDBResource(database=":memory:"),

@@ -9,12 +9,17 @@ scripts) and ``--founder`` it follows that node instead. ``--watch`` then stays 
 every commit of the follower runs the sensors' incremental runs until Ctrl-C.
 
 Exit codes: 0 ok (findings about the chain are not errors), 1 a run failed, 2 bad
-arguments, 3 the warehouse differs from the answer key.
+arguments, 3 the warehouse differs from the answer key, 4 another writer holds the warehouse
+store (a Dagster run, another main job) past the wait.
+
+The main job holds the store's writer lock (``pipelines/writer_lock.py``) for each build and
+each ``--watch`` tick, so no Dagster run launched meanwhile writes between its runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import sys
@@ -32,6 +37,7 @@ from indexer.errors import ConfigError
 from indexer.follow import FollowConfig, Manifest, load_config
 from pipelines.answer_key import compare
 from pipelines.definitions import build_definitions
+from pipelines.errors import WarehouseBusyError
 from pipelines.network import (
     ANSWER_KEY,
     BackgroundFollower,
@@ -43,6 +49,9 @@ from pipelines.network import (
 from pipelines.report import print_report
 from pipelines.runner import Cursors, RunFailed, build_all, tick
 from pipelines.settings import MAIN_JOB_WORKDIR, REPO, Warehouse
+from pipelines.writer_lock import writer_lock
+
+EXIT_BUSY = 4
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,6 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RunFailed as exc:
         console.print(f"[red]drey-warehouse: {exc}[/]")
         return 1
+    except WarehouseBusyError as exc:
+        console.print(f"[red]drey-warehouse: {exc}[/]")
+        return EXIT_BUSY
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
@@ -193,7 +205,8 @@ def _build(console: Console, warehouse: Warehouse, instance: dg.DagsterInstance)
         def on_run(job: str) -> None:
             status.update(f"Materializing {job} (see the Dagster UI for every step)…")
 
-        runs = build_all(defs, instance, on_run=on_run, quiet=True)
+        with _writing(warehouse, "the main job (build)"):
+            runs = build_all(defs, instance, on_run=on_run, quiet=True)
     assets = sorted(
         {e.asset_key.to_user_string() for r in runs for e in r.get_asset_materialization_events()}
     )
@@ -205,6 +218,10 @@ def _build(console: Console, warehouse: Warehouse, instance: dg.DagsterInstance)
     )
     print_report(console, warehouse.store.warehouse)
     return 0
+
+
+def _writing(warehouse: Warehouse, holder: str) -> contextlib.AbstractContextManager[None]:
+    return writer_lock(warehouse.store.root, holder=holder, wait=warehouse.lock_wait)
 
 
 def _print_ui_hint(console: Console, warehouse: Warehouse, instance: dg.DagsterInstance) -> None:
@@ -251,7 +268,8 @@ def _watch(
     committed = threading.Event()
     follower = BackgroundFollower(config, on_commit=lambda _m: committed.set()).start()
     cursors = Cursors()
-    tick(defs, instance, warehouse, cursors, quiet=True)  # align the cursors with the build
+    with _writing(warehouse, "the main job (--watch)"):
+        tick(defs, instance, warehouse, cursors, quiet=True)  # align the cursors with the build
     console.print("Watching the node (Ctrl-C to stop)…")
     try:
         while True:
@@ -259,7 +277,8 @@ def _watch(
                 continue
             committed.clear()
             started = time.perf_counter()
-            done = tick(defs, instance, warehouse, cursors, quiet=True)
+            with _writing(warehouse, "the main job (--watch)"):
+                done = tick(defs, instance, warehouse, cursors, quiet=True)
             months = sorted(done.partitions("verification"))
             if done.runs:
                 console.print(

@@ -82,9 +82,19 @@ def execute(
         run_config=QUIET if quiet else None,
     )
     if not result.success:
-        messages = [e.message or "" for e in result.all_events if e.is_failure]
-        raise RunFailed(f"{job} failed:\n" + "\n".join(messages))
+        messages = [_failure_text(e) for e in result.all_events if e.is_failure]
+        raise RunFailed(f"{job} failed:\n" + "\n".join(dict.fromkeys(messages)))
     return result
+
+
+def _failure_text(event: dg.DagsterEvent) -> str:
+    """A failure event's message and the innermost error's (a resource's or an asset's own
+    exception, where Dagster's wrapper says only that "an exception was thrown")."""
+    error = getattr(event.event_specific_data, "error", None)
+    while error is not None and error.cause is not None:
+        error = error.cause
+    detail = error.message.strip() if error is not None else ""
+    return f"{event.message or ''} {detail}".strip()
 
 
 def build_all(

@@ -11,6 +11,7 @@ valid, so no month is ever known).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -20,6 +21,7 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from pipelines.store import Store
+from pipelines.writer_lock import writer_lock
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -53,8 +55,33 @@ class Warehouse(dg.ConfigurableResource):
     founder: str = ""
     # Processes that verify decryption-share proofs (0: one per core).
     verify_workers: int = 0
+    # Seconds a run waits for another writer of the store (pipelines/writer_lock.py).
+    lock_wait: float = 600.0
 
     _cache: dict[str, tuple[tuple[int, int], Any]] = PrivateAttr(default_factory=dict)
+    _lock: contextlib.ExitStack | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """A run holds the store's writer lock from start to end (sensor evaluations, which
+        only read, do not take it)."""
+        run = context.run
+        if run is None:
+            return
+        stack = contextlib.ExitStack()
+        stack.enter_context(
+            writer_lock(
+                self.store.root,
+                holder=f"dagster run {run.run_id} ({run.job_name})",
+                wait=self.lock_wait,
+                log=context.log,
+            )
+        )
+        self._lock = stack
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     @classmethod
     def from_env(cls) -> Warehouse:
