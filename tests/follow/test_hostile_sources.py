@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -14,9 +15,11 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import brotli
 import pytest
 
-from indexer.follow import read_manifest
+from devnet.tx.envelope import Envelope
+from indexer.follow import read_committed, read_manifest
 from indexer.follow.errors import CorruptBlockError, StorageError
 from indexer.scan import scan_block
 
@@ -26,12 +29,17 @@ from .helpers import (
     Running,
     assert_fresh_index,
     config_for,
+    follow_process,
     new_chain,
     reference,
     serve,
     write_toml,
 )
 from .tamper import TamperProxy, flip_in
+
+# The follower's own footprint (Python, pyarrow, the node clients) plus one block's decode
+# budget (64 MiB) held about three times over while its tables are built and written.
+FOLLOWER_RSS_BOUND_MB = 600
 
 
 def _chain_with_inscription(tmp_path: Path) -> tuple:
@@ -215,6 +223,41 @@ def test_a_read_only_shard_root_is_one_line_and_exit_5(tmp_path: Path) -> None:
             run.join(30)
             assert isinstance(run.error, StorageError)
             assert "(EROFS)" in str(run.error) and "remount it read-write" in str(run.error)
+    finally:
+        node.stop()
+        chain.close()
+
+
+def test_a_bomb_block_on_chain_is_followed_in_bounded_memory(tmp_path: Path) -> None:
+    """The issue's attack, inscribed for real: 300 brotli bodies of 54 bytes, each expanding
+    to 32 MiB, in one block. The follower process indexes it (the bodies past the block's
+    decode budget keep their raw bytes and hash, with the reason) within a stated RSS."""
+    chain = new_chain(tmp_path / "dn")
+    bomb = brotli.compress(b"\0" * (32 << 20))
+    envs = [
+        Envelope(body=bomb, content_type="text/plain", content_encoding="br") for _ in range(300)
+    ]
+    with chain.lock:
+        chain.inscribe(envs, fee_rate=1.0)
+    chain.mine(2)
+    node = serve(chain)
+    try:
+        root = tmp_path / "shards"
+        cfg = config_for(root, node, zmq=())
+        toml = write_toml(tmp_path / "follow.toml", cfg)
+        proc = follow_process(toml, "--exit-at-tip")
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        assert proc.returncode == 0
+        peak_mb = usage.ru_maxrss / 1024
+        assert peak_mb < FOLLOWER_RSS_BOUND_MB, f"follower peak RSS {peak_mb:.0f} MB"
+        rows = read_committed(root, "inscriptions").to_pylist()
+        assert len(rows) == 300
+        errors = [r["body_decode_error"] for r in rows]
+        assert sum(e is None for e in errors) == 2  # 2 × 32 MiB fill the 64 MiB budget
+        assert all("block decode budget" in e for e in errors if e is not None)
+        assert all(r["body_len"] == len(bomb) and r["body_sha256"] for r in rows)
+        assert_fresh_index(root, reference(chain))
     finally:
         node.stop()
         chain.close()
