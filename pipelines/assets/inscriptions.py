@@ -4,7 +4,10 @@ Bodies are kept only where the warehouse uses them: Drey messages (metaprotocol 
 any case, the selection of the messages asset) and WebAssembly parts a formula manifest may
 name (content type starting with ``application/wasm``). Every other inscription keeps its
 ``body_len`` and ``body_sha256`` but not the bytes: following mainnet would otherwise copy
-every image.
+every image. Decoded bodies are never copied: neither Drey messages nor formula parts may
+carry a content-encoding (PROTOCOL.md §1, §6; such messages are quarantined from their
+fields alone), and a stranger's drey-tagged decompression bombs would otherwise fill the
+warehouse with up to the shards' 64 MiB per block. They stay in the shards.
 """
 
 import dagster as dg
@@ -20,7 +23,7 @@ KEEP_BODY = (
 
 COLUMNS = (
     f"* replace (case when {KEEP_BODY} then body end as body, "
-    f"case when {KEEP_BODY} then body_decoded end as body_decoded)"
+    "cast(NULL as blob) as body_decoded)"
 )
 
 
