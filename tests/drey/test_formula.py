@@ -354,3 +354,16 @@ def test_knuth_d_estimate_at_least_base() -> None:
     assert sum(s * (24 + min(a, 24)) for _, s, a in rows) == total
     assert (pool * w) // total == 2**32 - 1
     assert run_formula(MODULE, rows, pool=pool) == allocate_reference(rows, pool=pool)
+
+
+@given(st.lists(st.tuples(st.integers(0, 10**6), st.binary(min_size=1, max_size=4)), max_size=4))
+@settings(max_examples=60, deadline=None)
+def test_mutated_modules_give_answers_or_reasons(patches: list[tuple[int, bytes]]) -> None:
+    """Hostile modules (the real one with bytes rewritten): a result or a FormulaFailure, in
+    bounded time (fuel) and memory (the store's limits); never an exception."""
+    module = bytearray(MODULE)
+    for at, data in patches:
+        at %= len(module)
+        module[at : at + len(data)] = data
+    result = run_formula(bytes(module), [(1, 10, 3), (2, 20, 30)], pool=1000, fuel=2_000_000)
+    assert isinstance(result, FormulaFailure) or len(result) == 2
