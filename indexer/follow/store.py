@@ -239,6 +239,7 @@ class ShardStore:
             (self.root / r.path).unlink(missing_ok=True)
             removed += 1
         if expired:
+            crashpoint("garbage_deleted")
             self.commit(m.evolve(retired=tuple(r for r in m.retired if r not in expired)))
         if at_start:
             self._remove_empty_dirs()

@@ -27,7 +27,21 @@ from .helpers import (
     write_toml,
 )
 
-CRASH_POINTS = ["segment_written", "manifest_written", "committed", "range_written", "rolled_back"]
+# Every commit step, at its first and at a later occurrence (``name:n``: the n-th time the run
+# reaches it), inside the atomic Parquet write, and in garbage collection.
+CRASH_POINTS = [
+    "segment_written",
+    "segment_written:3",
+    "manifest_written",
+    "manifest_written:4",
+    "committed",
+    "committed:6",
+    "range_written",
+    "rolled_back",
+    "parquet_written",
+    "parquet_written:7",
+    "garbage_deleted",
+]
 
 
 def assert_valid_prefix(root: Path) -> None:
@@ -68,9 +82,10 @@ def test_crash_at_each_commit_step_recovers(tmp_path: Path, point: str):
         act.pay_vault()
         act.inscribe(2)
         act.mine(9)
-        rc = run_to_tip(config_file, log, env={"INDEXER_FOLLOW_CRASH": point})
+        rc = run_to_tip(config_file, log, env={"DREY_CRASH_AT": point})
         assert rc == -9, f"crash point {point} was not reached (exit {rc}): {log.read_text()}"
         assert_valid_prefix(root)
+        assert read_manifest(root) is not None
         assert run_to_tip(config_file, log) == 0, log.read_text()
         m = read_manifest(root)
         assert m is not None and m.tip_hash == chain.tip.hash_hex
@@ -123,6 +138,40 @@ def test_sigkill_at_random_moments_while_the_chain_changes(tmp_path: Path):
         expected = reference(chain, vault_scripts=scripts)
         assert any(s.startswith("reorg") for s in act.log)
         assert len(expected["inscriptions"]) > 0 and len(expected["vault_spends"]) > 0
+    finally:
+        node.stop()
+        chain.close()
+
+
+@pytest.mark.parametrize("point", ["segment_written", "committed", "parquet_written:2"])
+def test_crash_during_rebuild_from_recovers(tmp_path: Path, point: str):
+    """``--rebuild-from`` killed part way (while it truncates the cut segment, at its commit):
+    the state is a valid prefix, and running it again, or simply running on, ends equal to a
+    fresh index."""
+    chain = new_chain(tmp_path / "dn", blocks=60)
+    act = Activity.create(chain, seed=13)
+    node = serve(chain)
+    root = tmp_path / "shards"
+    cfg = config_for(root, node, vault_scripts=(act.vault_script,), finality_depth=4)
+    config_file = write_toml(tmp_path / "follow.toml", cfg)
+    log = tmp_path / "follow.log"
+    try:
+        act.mine(45)
+        act.pay_vault()
+        act.inscribe(2)
+        act.mine(12)
+        assert run_to_tip(config_file, log) == 0
+        rebuild = ("--rebuild-from", str(chain.height - 13))  # inside a compacted range
+        proc = follow_process(
+            config_file, "--exit-at-tip", *rebuild, env={"DREY_CRASH_AT": point}, log=log
+        )
+        assert proc.wait(120) == -9, log.read_text()
+        assert_valid_prefix(root)
+        proc = follow_process(config_file, "--exit-at-tip", *rebuild, log=log)
+        assert proc.wait(120) == 0, log.read_text()
+        assert_fresh_index(root, reference(chain, vault_scripts=(act.vault_script,)))
+        m = read_manifest(root)
+        assert m is not None and disk_files(root) == m.committed_paths()
     finally:
         node.stop()
         chain.close()
