@@ -25,6 +25,7 @@ from typing import Any
 
 import duckdb
 
+from indexer.faults import crashpoint
 from indexer.shards.writer import fsync_dir
 from pipelines.settings import REPO
 from pipelines.store import Store
@@ -171,8 +172,11 @@ def publish(
     started = dt.datetime.now(dt.UTC)
     live = store.warehouse
     live.parent.mkdir(parents=True, exist_ok=True)
+    # The caller holds the store's writer lock, so any other temporary file is a leftover of
+    # a writer that died mid-publish.
+    for stale in live.parent.glob(f".{live.name}.*.tmp*"):
+        stale.unlink(missing_ok=True)
     tmp = live.with_name(f".{live.name}.{os.getpid()}.{next(_counter)}.tmp")
-    _remove(tmp)
     try:
         rows, views = _build(con, tmp, store, info, extra_verification, started)
     except BaseException:
@@ -186,6 +190,7 @@ def publish(
         os.fsync(fd)
     finally:
         os.close(fd)
+    crashpoint("warehouse_built")
     os.replace(tmp, live)
     fsync_dir(live.parent)
     seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()

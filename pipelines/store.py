@@ -26,6 +26,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from indexer.faults import crashpoint
 from indexer.shards.writer import fsync_dir, write_parquet_atomic
 
 WAREHOUSE_FILE = "warehouse.duckdb"
@@ -64,7 +65,10 @@ class Store:
         return self.parquet / table / f"{month}.parquet"
 
     def write(self, table: str, data: pa.Table, *, month: str | None = None) -> Path:
-        return write_parquet_atomic(data, self.table_path(table, month))
+        path = write_parquet_atomic(data, self.table_path(table, month))
+        if month is not None:
+            crashpoint("month_written")
+        return path
 
     def files(self, table: str) -> list[Path]:
         """Every file of ``table``: the single file, or the month files in month order."""
