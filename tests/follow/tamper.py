@@ -28,6 +28,9 @@ class TamperProxy:
         self.rest: set[str] = set()
         self.rpc: set[str] = set()
         self.rest_off = False
+        # Called with each RPC request body before it is forwarded (to change the chain at an
+        # exact moment of the follower's work).
+        self.on_rpc: Callable[[bytes], None] | None = None
         self.served: list[tuple[str, str]] = []  # (channel, hash) of every tampered reply
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
@@ -99,6 +102,8 @@ def _handler(proxy: TamperProxy) -> type[BaseHTTPRequestHandler]:
             if self.path.startswith("/rest/") and proxy.rest_off:
                 self._reply(404, "text/plain", b"")
                 return
+            if self.command == "POST" and proxy.on_rpc is not None:
+                proxy.on_rpc(body)
             headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
             status, ctype, data = proxy.forward(self.command, self.path, body, headers)
             if self.path.startswith("/rest/"):

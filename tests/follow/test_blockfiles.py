@@ -172,3 +172,45 @@ def test_block_files_serve_final_heights_while_the_node_serves_the_tip(tmp_path:
     finally:
         node.stop()
         chain.close()
+
+
+def test_a_corrupt_block_in_the_files_is_refetched_from_the_node(tmp_path: Path, caplog):
+    """A bit flipped inside an inscription body in a copy of the blk files (a bad disk under a
+    stopped node's data directory): the block fails its witness commitment, is fetched again
+    from the node, and the shards equal a fresh index."""
+    import logging
+
+    from indexer.scan import scan_block
+
+    chain = Chain.create(tmp_path / "dn", seed=b"files-corrupt")
+    chain.mine(101)
+    act = Activity.create(chain, seed=4)
+    act.inscribe(2)
+    body = scan_block(chain.read_block(chain.tip.hash)).inscriptions[0].inscription.body
+    assert body
+    chain.mine(40)
+    copy = tmp_path / "blocks"
+    shutil.copytree(chain.datadir.blocks, copy)
+    key = read_xor_key(copy)
+    flipped = 0
+    for _, path in block_files(copy):
+        data = bytearray(path.read_bytes())
+        at = bytes(xor_at(bytes(data), key, 0)).find(body)
+        if at >= 0:
+            data[at + len(body) // 2] ^= 0x10  # xor obfuscation: the same bit flips in clear
+            path.write_bytes(bytes(data))
+            flipped += 1
+    assert flipped == 1
+    node = serve(chain)
+    root = tmp_path / "shards"
+    cfg = config_for(root, node, blocks_dir=copy, zmq=())
+    try:
+        with caplog.at_level(logging.INFO, logger="indexer.follow"), Running(cfg) as run:
+            run.wait_tip(chain.tip.hash_hex)
+            assert run.follower.stats.refetched == 1
+        rejected = [r.fields for r in caplog.records if r.getMessage() == "block_rejected"]
+        assert [(r["source"], r["action"]) for r in rejected] == [("files", "re-fetching via rest")]
+        assert_fresh_index(root, reference(chain))
+    finally:
+        node.stop()
+        chain.close()
