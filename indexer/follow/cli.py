@@ -3,7 +3,8 @@
 Exit codes of ``follow``: 0 stopped (SIGINT/SIGTERM, or caught up with ``--exit-at-tip``),
 2 bad configuration, 3 reorg deeper than the finality zone (see the message for the
 ``--rebuild-from`` height), 4 a block that fails verification from every source (the node's
-copy is corrupt), 5 the shard root cannot be written or read (disk full, permissions), 1 any
+copy is corrupt), 5 the shard root cannot be written or read (disk full, permissions, an
+unreadable manifest or file), 1 any
 other error. Each non-zero exit prints one line saying what happened and what to do.
 """
 
@@ -20,7 +21,7 @@ from typing import Any
 
 from indexer.errors import ConfigError, IndexerError
 from indexer.follow.config import load_config
-from indexer.follow.errors import CorruptBlockError, DeepReorgError, StorageError
+from indexer.follow.errors import CorruptBlockError, DeepReorgError, ManifestError, StorageError
 from indexer.follow.follower import Follower
 from indexer.follow.logs import setup_logging
 from indexer.follow.status import node_status, render_text, shard_status
@@ -138,7 +139,7 @@ def cmd_follow(args: argparse.Namespace) -> int:
     except CorruptBlockError as exc:
         print(f"indexer follow: {exc}", file=sys.stderr)
         return EXIT_CORRUPT_BLOCK
-    except StorageError as exc:
+    except (StorageError, ManifestError) as exc:
         print(f"indexer follow: {exc}", file=sys.stderr)
         return EXIT_STORAGE
     except ConfigError:

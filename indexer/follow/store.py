@@ -140,7 +140,13 @@ class ShardStore:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         try:
-            manifest = read_manifest(root)
+            try:
+                manifest = read_manifest(root)
+            except ManifestError as exc:
+                raise ManifestError(
+                    f"{exc}. Nothing was changed; restore {MANIFEST_NAME} from a backup, or move "
+                    f"the shard root {root} aside and index again into a new one"
+                ) from None
             store = cls(root, manifest or empty, fd, log)
             if manifest is None:
                 store.commit(empty)

@@ -22,8 +22,7 @@ KEEP_BODY = (
 )
 
 COLUMNS = (
-    f"* replace (case when {KEEP_BODY} then body end as body, "
-    "cast(NULL as blob) as body_decoded)"
+    f"* replace (case when {KEEP_BODY} then body end as body, cast(NULL as blob) as body_decoded)"
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -10,14 +11,15 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from devnet.node.server import DevNode
 from indexer.errors import ConfigError
 from indexer.follow import committed_files, load_config, read_manifest, scan_committed
-from indexer.follow.config import DEFAULT_FINALITY_DEPTH
+from indexer.follow.config import DEFAULT_FINALITY_DEPTH, FollowConfig
 from indexer.follow.errors import ManifestError
 from indexer.follow.manifest import BlockEntry, Manifest, Segment
 from indexer.shards import SCHEMAS
 
-from .helpers import REPO, Running, config_for, disk_files, new_chain, serve
+from .helpers import REPO, Running, config_for, disk_files, new_chain, serve, write_toml
 
 SCRIPT = "5120" + "ab" * 32
 
@@ -200,6 +202,62 @@ def test_status_command(tmp_path: Path):
             cwd=REPO, capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
         assert "tip: height=30" in text and "node" not in text
+    finally:
+        node.stop()
+        chain.close()
+
+
+def test_credentials_in_the_rpc_url_are_used_but_never_shown(tmp_path: Path, caplog):
+    """``http://user:password@host/`` authenticates (as with bitcoin-cli), and the password
+    appears in no log event, status output or error message."""
+
+    chain = new_chain(tmp_path / "dn", blocks=5)
+    node = DevNode(chain, rpc_port=0, rest=True, rpc_user="alice", rpc_password="s3cr:t@x")
+    node.start()
+    secret_url = node.url.replace("http://", "http://alice:s3cr%3At%40x@")
+    root = tmp_path / "shards"
+    try:
+        cfg = FollowConfig(shard_root=root, network="regtest", rpc_url=secret_url, start_height=0)
+        assert (cfg.rpc_user, cfg.rpc_password, cfg.rpc_url) == ("alice", "s3cr:t@x", node.url)
+        with caplog.at_level(logging.DEBUG, logger="indexer.follow"), Running(cfg) as run:
+            run.wait_tip(chain.tip.hash_hex)
+        logged = " ".join(f"{r.getMessage()} {getattr(r, 'fields', {})}" for r in caplog.records)
+        assert "s3cr" not in logged and "start" in logged
+        out = subprocess.run(
+            [sys.executable, "-m", "indexer", "status", "--shard-root", str(root),
+             "--rpc-url", secret_url, "--network", "regtest", "--json"],
+            cwd=REPO, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        assert "s3cr" not in out.stdout + out.stderr
+        assert json.loads(out.stdout)["node"]["height"] == 5
+        with pytest.raises(ConfigError) as info:
+            FollowConfig(shard_root=root, rpc_url=secret_url.replace("http://", "ftp://"))
+        assert "s3cr" not in str(info.value)
+        with pytest.raises(ConfigError, match="REST takes no credentials"):
+            FollowConfig(shard_root=root, rest_url=secret_url)
+    finally:
+        node.stop()
+        chain.close()
+
+
+def test_a_corrupt_manifest_is_one_line_and_exit_5(tmp_path: Path):
+    chain = new_chain(tmp_path / "dn", blocks=5)
+    node = serve(chain)
+    root = tmp_path / "shards"
+    try:
+        cfg = config_for(root, node, zmq=())
+        with Running(cfg) as run:
+            run.wait_tip(chain.tip.hash_hex)
+        (root / "manifest.json").write_bytes(b'{"version": 3, "segm')
+        cli = subprocess.run(
+            [sys.executable, "-m", "indexer", "follow", "--exit-at-tip",
+             "--config", str(write_toml(tmp_path / "f.toml", cfg))],
+            cwd=REPO, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert cli.returncode == 5, cli.stderr
+        lines = cli.stderr.strip().splitlines()
+        assert len(lines) == 1 and "manifest" in lines[0]
+        assert "--rebuild-from" in lines[0] or "restore" in lines[0]
     finally:
         node.stop()
         chain.close()
