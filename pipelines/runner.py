@@ -129,13 +129,15 @@ def tick(
 ) -> Tick:
     """Evaluate ``shards_sensor`` then ``months_sensor`` once and execute their requests."""
     done = Tick()
-    context = dg.build_sensor_context(
+    # A context manager: the warehouse resource has a setup/teardown (the writer lock, which
+    # a sensor evaluation does not take).
+    with dg.build_sensor_context(
         instance=instance,
         cursor=cursors.shards,
         resources={"warehouse": warehouse},
         definitions=defs,
-    )
-    result = shards_sensor(context)
+    ) as context:
+        result = shards_sensor(context)
     cursors.shards = result.cursor
     for request in result.run_requests or ():
         done.runs.append(_run(defs, instance, request, quiet))
