@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from drey.bytereader import ByteReader
+
 __all__ = ["PageHeader", "PageHeaderError", "read_page_header", "walk_pages"]
 
 DATA_PAGE, INDEX_PAGE, DICTIONARY_PAGE, DATA_PAGE_V2 = 0, 1, 2, 3
@@ -44,60 +46,39 @@ class PageHeader:
     header_size: int  # bytes of the header itself
 
 
-class _Reader:
+class _Reader(ByteReader):
+    __slots__ = ()
+
     def __init__(self, data: bytes, pos: int, end: int) -> None:
-        self.data = data
-        self.pos = pos
-        self.end = end
-
-    def byte(self) -> int:
-        if self.pos >= self.end:
-            raise PageHeaderError(f"page header truncated at byte {self.pos}")
-        b = self.data[self.pos]
-        self.pos += 1
-        return b
-
-    def varint(self) -> int:
-        out = 0
-        for shift in range(0, 70, 7):
-            b = self.byte()
-            out |= (b & 0x7F) << shift
-            if not b & 0x80:
-                return out
-        raise PageHeaderError(f"varint longer than 10 bytes at byte {self.pos}")
+        super().__init__(data, pos, end, error=PageHeaderError)
 
     def zigzag(self) -> int:
-        n = self.varint()
+        n = self.uleb()
         return (n >> 1) ^ -(n & 1)
-
-    def skip(self, n: int) -> None:
-        if n < 0 or self.pos + n > self.end:
-            raise PageHeaderError(f"field of {n} bytes runs past the header at byte {self.pos}")
-        self.pos += n
 
     def skip_value(self, kind: int, depth: int) -> None:
         if depth > _MAX_DEPTH:
-            raise PageHeaderError("page header nested too deeply")
+            raise self.fail("page header nested too deeply")
         if kind in (_TRUE, _FALSE):
             return
         if kind in _FIXED:
             self.skip(_FIXED[kind])
         elif kind in (_I16, _I32, _I64):
-            self.varint()
+            self.uleb()
         elif kind == _BINARY:
-            self.skip(self.varint())
+            self.skip(self.uleb())
         elif kind in (_LIST, _SET):
             head = self.byte()
             size, elem = head >> 4, head & 0x0F
             if size == 15:
-                size = self.varint()
+                size = self.uleb()
             for _ in range(size):
                 if elem in (_TRUE, _FALSE):
                     self.skip(1)  # booleans in lists take one byte each
                 else:
                     self.skip_value(elem, depth + 1)
         elif kind == _MAP:
-            size = self.varint()
+            size = self.uleb()
             if size:
                 types = self.byte()
                 for _ in range(size):
@@ -106,13 +87,13 @@ class _Reader:
         elif kind == _STRUCT:
             self.struct(depth + 1, lambda fid, kind, depth: False)
         else:
-            raise PageHeaderError(f"unknown compact type {kind} at byte {self.pos}")
+            raise self.fail(f"unknown compact type {kind}")
 
     def struct(self, depth: int, take: Callable[[int, int, int], bool]) -> None:
         """Walk one struct; ``take(field_id, type, depth)`` reads a field it wants (and returns
         True), else the field is skipped."""
         if depth > _MAX_DEPTH:
-            raise PageHeaderError("page header nested too deeply")
+            raise self.fail("page header nested too deeply")
         last = 0
         while True:
             head = self.byte()

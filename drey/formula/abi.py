@@ -10,6 +10,8 @@ any import make the module unacceptable. Meant to run after wasmtime has validat
 
 from __future__ import annotations
 
+from drey.bytereader import ByteReader
+
 __all__ = ["float_free_problem"]
 
 _FLOAT_TYPES = {0x7D: "f32", 0x7C: "f64", 0x7B: "v128"}
@@ -30,43 +32,14 @@ class _Bad(Exception):
     pass
 
 
-class _Reader:
-    __slots__ = ("data", "end", "pos")
+class _Reader(ByteReader):
+    __slots__ = ()
 
     def __init__(self, data: bytes, pos: int, end: int) -> None:
-        self.data = data
-        self.pos = pos
-        self.end = end
-
-    def byte(self) -> int:
-        if self.pos >= self.end:
-            raise _Bad("truncated")
-        b = self.data[self.pos]
-        self.pos += 1
-        return b
-
-    def uleb(self) -> int:
-        result = shift = 0
-        while True:
-            b = self.byte()
-            result |= (b & 0x7F) << shift
-            shift += 7
-            if b < 0x80:
-                return result
-            if shift > 70:
-                raise _Bad("LEB128 too long")
+        super().__init__(data, pos, end, error=_Bad)
 
     def sleb(self) -> None:
-        shift = 0
-        while self.byte() >= 0x80:
-            shift += 7
-            if shift > 70:
-                raise _Bad("LEB128 too long")
-
-    def skip(self, n: int) -> None:
-        if n > self.end - self.pos:
-            raise _Bad("truncated")
-        self.pos += n
+        self.skip_sleb()
 
     def valtype(self, where: str) -> None:
         t = self.byte()
