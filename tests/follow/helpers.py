@@ -365,3 +365,11 @@ def sigkill(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         os.kill(proc.pid, signal.SIGKILL)
     proc.wait(10)
+
+
+def follow_to_tip_cli(config_file: Path, *, timeout: float = 120) -> subprocess.CompletedProcess:
+    """``indexer follow --exit-at-tip --config F`` to completion, output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "indexer", "follow", "--exit-at-tip", "--config", str(config_file)],
+        cwd=REPO, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip

@@ -19,7 +19,16 @@ from indexer.follow.errors import ManifestError
 from indexer.follow.manifest import BlockEntry, Manifest, Segment
 from indexer.shards import SCHEMAS
 
-from .helpers import REPO, Running, config_for, disk_files, new_chain, serve, write_toml
+from .helpers import (
+    REPO,
+    Running,
+    config_for,
+    disk_files,
+    follow_to_tip_cli,
+    new_chain,
+    serve,
+    write_toml,
+)
 
 SCRIPT = "5120" + "ab" * 32
 
@@ -249,11 +258,7 @@ def test_a_corrupt_manifest_is_one_line_and_exit_5(tmp_path: Path):
         with Running(cfg) as run:
             run.wait_tip(chain.tip.hash_hex)
         (root / "manifest.json").write_bytes(b'{"version": 3, "segm')
-        cli = subprocess.run(
-            [sys.executable, "-m", "indexer", "follow", "--exit-at-tip",
-             "--config", str(write_toml(tmp_path / "f.toml", cfg))],
-            cwd=REPO, capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+        cli = follow_to_tip_cli(write_toml(tmp_path / "f.toml", cfg))
         assert cli.returncode == 5, cli.stderr
         lines = cli.stderr.strip().splitlines()
         assert len(lines) == 1 and "manifest" in lines[0]

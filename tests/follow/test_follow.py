@@ -6,8 +6,6 @@ equal a fresh index of the final chain."""
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -19,12 +17,12 @@ from indexer.follow.store import ShardStore
 from indexer.node import RPCClient, WorkQueueFullError
 
 from .helpers import (
-    REPO,
     Activity,
     Running,
     assert_fresh_index,
     config_for,
     disk_files,
+    follow_to_tip_cli,
     new_chain,
     reference,
     serve,
@@ -139,11 +137,7 @@ def test_reorg_beyond_the_finality_zone_stops_and_rebuild_recovers(tmp_path: Pat
         after = read_manifest(root)
         assert after is not None and after.segments == before.segments  # nothing changed
         # The command line says the same, with its own exit status.
-        cli = subprocess.run(
-            [sys.executable, "-m", "indexer", "follow", "--exit-at-tip",
-             "--config", str(write_toml(tmp_path / "follow.toml", cfg))],
-            cwd=REPO, capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+        cli = follow_to_tip_cli(write_toml(tmp_path / "follow.toml", cfg))
         assert cli.returncode == 3, cli.stderr
         assert f"--rebuild-from {fork + 1}" in cli.stderr
         # The documented recovery: re-index from the fork.

@@ -10,7 +10,6 @@ import logging
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -24,12 +23,12 @@ from indexer.follow.errors import CorruptBlockError, StorageError
 from indexer.scan import scan_block
 
 from .helpers import (
-    REPO,
     Activity,
     Running,
     assert_fresh_index,
     config_for,
     follow_process,
+    follow_to_tip_cli,
     new_chain,
     reference,
     serve,
@@ -122,10 +121,7 @@ def test_a_node_serving_a_corrupt_block_stops_the_follower_with_exit_4(tmp_path:
             # REST, then RPC twice (a second chance for corruption on the way), then stop.
             assert [c for c, _ in proxy.served] == ["rest", "rpc", "rpc"]
             toml = write_toml(tmp_path / "follow.toml", cfg)
-            cli = subprocess.run(
-                [sys.executable, "-m", "indexer", "follow", "--exit-at-tip", "--config", str(toml)],
-                cwd=REPO, capture_output=True, text=True, timeout=60,
-            )  # fmt: skip
+            cli = follow_to_tip_cli(toml, timeout=60)
         assert cli.returncode == 4, cli.stderr
         last = cli.stderr.strip().splitlines()[-1]
         assert last.startswith(f"indexer follow: block {target_height} {target}")
@@ -185,10 +181,7 @@ def test_a_full_disk_stops_with_exit_5_and_a_restart_resumes(tmp_path: Path) -> 
             toml = write_toml(tmp_path / "follow.toml", cfg)
             filler = disk / "filler"
             filler.write_bytes(b"\0" * 60_000)
-            cli = subprocess.run(
-                [sys.executable, "-m", "indexer", "follow", "--exit-at-tip", "--config", str(toml)],
-                cwd=REPO, capture_output=True, text=True, timeout=120,
-            )  # fmt: skip
+            cli = follow_to_tip_cli(toml, timeout=120)
             assert cli.returncode == 5, cli.stderr
             last = cli.stderr.strip().splitlines()[-1]
             assert "No space left on device (ENOSPC)" in last
