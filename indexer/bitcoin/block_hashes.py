@@ -19,7 +19,9 @@ from hashlib import sha256
 from pathlib import Path
 from typing import Literal
 
+from indexer.bitcoin.compact_size import read_compact_size
 from indexer.bitcoin.hashes import sha256d
+from indexer.errors import DecodeError
 from native import build_library, cpu_flags
 
 __all__ = [
@@ -87,17 +89,57 @@ def merkle_root_mutated(hashes: list[bytes]) -> tuple[bytes, bool]:
 
 def block_spans(raw: bytes, tx_count: int, *, kernel: Kernel = "auto") -> array[int] | None:
     """The spans of the ``tx_count`` transactions of ``raw`` (``array('I')``, four per
-    transaction), or None when the bytes do not parse (or, with ``kernel="python"``, always
-    None: the pure path deserializes the block instead)."""
+    transaction), or None when the bytes do not parse as exactly that many transactions."""
     lib = _library() if kernel != "python" else None
     if lib is None:
         if kernel == "native":
             raise RuntimeError("the block hashing kernel could not be built (no C compiler?)")
-        return None
+        return _spans_python(raw, tx_count)
     spans = array("I", bytes(16 * tx_count))
     address, _ = spans.buffer_info()
     n = lib.drey_block_spans(raw, len(raw), address, tx_count)
     return spans if n == tx_count else None
+
+
+def _spans_python(raw: bytes, tx_count: int) -> array[int] | None:
+    """The pure-Python twin of ``drey_block_spans`` (same walk, same refusals)."""
+    try:
+        count, pos = read_compact_size(raw, 80)
+        if count != tx_count:
+            return None
+        spans = array("I")
+        for _ in range(tx_count):
+            start = pos
+            if len(raw) - pos < 10:
+                return None
+            pos += 4
+            segwit = raw[pos] == 0
+            if segwit:
+                if raw[pos + 1] != 1:
+                    return None
+                pos += 2
+            n_in, pos = read_compact_size(raw, pos)
+            for _ in range(n_in):
+                n, pos = read_compact_size(raw, pos + 36)
+                pos += n + 4
+            n_out, pos = read_compact_size(raw, pos)
+            for _ in range(n_out):
+                n, pos = read_compact_size(raw, pos + 8)
+                pos += n
+            witness_start = pos
+            if segwit:
+                for _ in range(n_in):
+                    items, pos = read_compact_size(raw, pos)
+                    for _ in range(items):
+                        n, pos = read_compact_size(raw, pos)
+                        pos += n
+            pos += 4
+            if pos > len(raw):
+                return None
+            spans.extend((start, witness_start, pos, int(segwit)))
+    except DecodeError:
+        return None
+    return spans if pos == len(raw) else None
 
 
 def _roots_python(raw: bytes, spans: array[int]) -> BlockRoots:

@@ -88,19 +88,20 @@ def verify_block(raw: bytes, *, kernel: Kernel = "auto") -> None:
     if tx_count == 0 or tx_count > len(raw) // 10:
         raise MalformedBlockError(f"{tx_count} transactions in {len(raw)} bytes", offset=80)
     spans = block_spans(raw, tx_count, kernel=kernel)
-    # No spans: no kernel, or bytes it refused; deserializing then gives the precise error.
-    if spans is not None:
-        merkle_root, witness_root, mutated = block_roots(raw, spans, kernel=kernel)
-        coinbase, _ = Transaction.parse(raw, pos)
-        has_witness = any(spans[3::4])
-    else:
-        block = Block.deserialize(raw)  # raises DecodeError on bytes that do not parse
+    if spans is None:
+        # Bytes that do not parse: deserializing names the precise reason (and should it
+        # ever accept them, the roots below are still computed from what it read).
+        block = Block.deserialize(raw)
         coinbase = block.transactions[0]
         merkle_root, mutated = merkle_root_mutated([tx.txid for tx in block.transactions])
         witness_root, _ = merkle_root_mutated(
             [bytes(32)] + [tx.wtxid for tx in block.transactions[1:]]
         )
         has_witness = any(tx.has_witness for tx in block.transactions)
+    else:
+        merkle_root, witness_root, mutated = block_roots(raw, spans, kernel=kernel)
+        coinbase, _ = Transaction.parse(raw, pos)
+        has_witness = any(spans[3::4])
     check_commitments(
         header_merkle_root=header.merkle_root,
         merkle_root=merkle_root,

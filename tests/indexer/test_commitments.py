@@ -156,6 +156,7 @@ def test_native_and_python_roots_agree_on_every_fixture_block() -> None:
         count, _ = read_compact_size(raw, 80)
         spans = block_spans(raw, count, kernel="native")
         assert spans is not None
+        assert block_spans(raw, count, kernel="python") == spans
         assert block_roots(raw, spans, kernel="native") == block_roots(raw, spans, kernel="python")
 
 
@@ -168,6 +169,8 @@ def test_hostile_bytes_give_typed_errors_and_every_altered_bit_is_caught(
     only DecodeError subclasses, and any bit flipped after the header is detected."""
     good = block_with_commitments([_inscribing_tx(data[:40])]).serialize()
     for raw in (data, good[: bit % len(good)]):
+        count = int.from_bytes(raw[80:81], "little") or 1
+        assert block_spans(raw, count, kernel="native") == block_spans(raw, count, kernel="python")
         with contextlib.suppress(DecodeError):
             verify_block(raw)
     at = 80 + (bit // 8) % (len(good) - 80)
