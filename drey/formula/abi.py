@@ -38,9 +38,6 @@ class _Reader(ByteReader):
     def __init__(self, data: bytes, pos: int, end: int) -> None:
         super().__init__(data, pos, end, error=_Bad)
 
-    def sleb(self) -> None:
-        self.skip_sleb()
-
     def valtype(self, where: str) -> None:
         t = self.byte()
         if t in _FLOAT_TYPES:
@@ -74,7 +71,7 @@ def _blocktype(r: _Reader) -> None:
     elif b in (0x7F, 0x7E, 0x70, 0x6F):
         r.pos += 1
     else:
-        r.sleb()
+        r.skip_sleb()
 
 
 def _instructions(r: _Reader, *, until_end: bool) -> None:
@@ -110,7 +107,7 @@ def _instructions(r: _Reader, *, until_end: bool) -> None:
         elif op in (0x3F, 0x40):
             r.byte()
         elif op == 0x41 or op == 0x42:
-            r.sleb()
+            r.skip_sleb()
         elif op == 0xD0:
             r.byte()
         elif op == 0xFC:

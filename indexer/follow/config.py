@@ -27,7 +27,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from indexer.errors import ConfigError
 from indexer.networks import NETWORKS, Network, first_inscription_height
-from indexer.node.http import redact_url
+from indexer.node.http import redact_urls
 
 DEFAULT_RPC_PORTS: dict[str, int] = {
     "mainnet": 8332,
@@ -112,7 +112,7 @@ class FollowConfig:
             url = getattr(self, name)
             if url is not None:
                 parts = urlsplit(url)
-                shown = redact_url(url)
+                shown = redact_urls(url)
                 if parts.scheme != "http" or not parts.hostname:
                     raise ConfigError(f"{name}: expected http://host:port, got {shown!r}")
                 try:

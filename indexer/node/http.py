@@ -13,20 +13,15 @@ from urllib.parse import urlsplit
 
 from indexer.node.errors import NodeConnectionError
 
-__all__ = ["KeepAliveConnection", "parse_http_url", "redact_url", "redact_urls"]
+__all__ = ["KeepAliveConnection", "parse_http_url", "redact_urls"]
 
 # user:password@ (or user@) right after a URL scheme.
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]*@")
 
 
-def redact_url(url: str) -> str:
-    """``url`` with any ``user:password@`` replaced by ``***@``: what logs, errors and status
-    output may show of a URL."""
-    return _USERINFO.sub(r"\1***@", url)
-
-
 def redact_urls(text: str) -> str:
-    """Every URL in ``text`` redacted (same rule as :func:`redact_url`)."""
+    """``text`` (a URL, or a message holding URLs) with every ``user:password@`` after a
+    scheme replaced by ``***@``: what logs, errors and status output may show."""
     return _USERINFO.sub(r"\1***@", text)
 
 
@@ -35,7 +30,7 @@ def parse_http_url(url: str, *, what: str) -> tuple[str, int, str]:
     ``ValueError`` naming ``what`` otherwise."""
     parts = urlsplit(url)
     if parts.scheme != "http" or not parts.hostname:
-        raise ValueError(f"{what} URL must be http://host:port, got {redact_url(url)!r}")
+        raise ValueError(f"{what} URL must be http://host:port, got {redact_urls(url)!r}")
     return parts.hostname, parts.port or 80, parts.path or "/"
 
 
