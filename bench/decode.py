@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from indexer.bitcoin.commitments import verify_block
-from indexer.scan import scan_block
+from btc.commitments import verify_block
+from btc.scan import scan_block
 from indexer.shards import tables_for_blocks, write_shard
 
 DEFAULT_BLOCKS = Path(__file__).resolve().parents[1].parent / "shared/fixtures/mainnet/blocks"

@@ -26,10 +26,10 @@ from pathlib import Path
 # This script is named like the package it measures: keep its own directory off sys.path.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
+from btc.ord.envelope import Envelope  # noqa: E402
 from devnet.chain import Chain  # noqa: E402
 from devnet.node.server import DevNode  # noqa: E402
 from devnet.node.zmqpub import NotifierConfig  # noqa: E402
-from devnet.tx.envelope import Envelope  # noqa: E402
 from indexer.node import RPCClient, ZMQSubscriber  # noqa: E402
 
 

@@ -39,10 +39,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from btc import TxOut  # noqa: E402
+from btc.ord.envelope import Envelope  # noqa: E402
 from devnet.chain import Chain  # noqa: E402
-from devnet.tx.envelope import Envelope  # noqa: E402
 from devnet.tx.wallet import Wallet  # noqa: E402
-from indexer.bitcoin import TxOut  # noqa: E402
 from indexer.node import RPCClient  # noqa: E402
 
 BASE = 121  # blocks before the mainnet-shaped ones (coinbase maturity)

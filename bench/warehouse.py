@@ -29,7 +29,7 @@ import duckdb
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from devnet.tx.envelope import Envelope  # noqa: E402
+from btc.ord.envelope import Envelope  # noqa: E402
 from pipelines.definitions import build_definitions  # noqa: E402
 from pipelines.examples import example_queries  # noqa: E402
 from pipelines.network import (  # noqa: E402

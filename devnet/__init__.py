@@ -3,6 +3,6 @@ like bitcoind (JSON-RPC, REST, ZMQ). See docs/devnet.md.
 
 Main entry points: :class:`devnet.chain.Chain` (build, mine, fork, read),
 :class:`devnet.tx.wallet.Wallet` (deterministic P2TR wallet, commit/reveal inscriptions),
-:class:`devnet.tx.envelope.Envelope` (ord envelopes), :class:`devnet.node.server.DevNode`
+:class:`btc.ord.Envelope` (ord envelopes, shared with the indexer), :class:`devnet.node.server.DevNode`
 (the dev node) and ``python -m devnet`` (:mod:`devnet.cli`).
 """

@@ -34,15 +34,15 @@ import pbk
 import pbk.capi.bindings as k
 from pbk.notifications import NotificationInterfaceCallbacks
 
+from btc import Block, BlockHeader, Transaction, TxOut
+from btc.block import merkle_root
+from btc.errors import DecodeError
+from btc.hashes import hash_to_hex
+from btc.ord.envelope import Envelope
 from devnet.datadir import CONFIG_VERSION, DataDir, DirLock
 from devnet.errors import BadArgument, BlockRejected, DataDirError, KernelError
 from devnet.tx.build import block_subsidy, coinbase_transaction, witness_commitment_script
-from devnet.tx.envelope import Envelope
 from devnet.tx.wallet import CommitReveal, Wallet
-from indexer.bitcoin import Block, BlockHeader, Transaction, TxOut
-from indexer.bitcoin.block import merkle_root
-from indexer.bitcoin.hashes import hash_to_hex
-from indexer.errors import DecodeError
 
 REGTEST_BITS = 0x207FFFFF
 BLOCK_VERSION = 0x20000000

@@ -12,11 +12,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from btc.errors import EncodeError
+from btc.ord.envelope import Envelope
 from devnet.chain import Chain
 from devnet.errors import BadArgument, BlockRejected, DataDirBusy, DevnetError
 from devnet.node.render import Amount, dumps
 from devnet.node.zmqpub import TOPICS, NotifierConfig
-from devnet.tx.envelope import Envelope
 
 EXIT_ERROR, EXIT_USAGE, EXIT_BUSY, EXIT_REJECTED = 1, 2, 3, 4
 
@@ -139,7 +140,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DataDirBusy as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BUSY
-    except BadArgument as exc:
+    except (
+        BadArgument,
+        EncodeError,
+    ) as exc:  # EncodeError: an envelope field that cannot be written
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except DevnetError as exc:

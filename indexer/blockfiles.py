@@ -31,8 +31,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from indexer.bitcoin.block import HEADER_SIZE
-from indexer.bitcoin.hashes import hash_to_hex, sha256d
+from btc.block import HEADER_SIZE
+from btc.hashes import hash_to_hex, sha256d
 from indexer.errors import IndexerError
 
 MAGIC: dict[str, bytes] = {

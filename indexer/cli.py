@@ -10,14 +10,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from indexer.bitcoin.commitments import verify_block
-from indexer.bitcoin.transaction import Transaction
-from indexer.errors import ConfigError, DecodeError, IndexerError
+from btc.commitments import verify_block
+from btc.errors import DecodeError
+from btc.ord.inscription import Inscription
+from btc.ord.transaction import inscriptions_in_transaction
+from btc.scan import scan_block
+from btc.transaction import Transaction
+from indexer.errors import ConfigError, IndexerError
 from indexer.follow.cli import add_subcommands as add_follow_subcommands
-from indexer.inscriptions.inscription import Inscription
-from indexer.inscriptions.transaction import inscriptions_in_transaction
 from indexer.networks import NETWORKS, bip34_height, first_inscription_height
-from indexer.scan import scan_block
 from indexer.shards import tables_for_blocks, write_shard
 
 _HEX = re.compile(r"[0-9a-fA-F]+")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from indexer.bitcoin.block import HEADER_SIZE
-from indexer.bitcoin.compact_size import read_compact_size
+from btc.block import HEADER_SIZE
+from btc.compact_size import read_compact_size
 
 Network = Literal["mainnet", "testnet", "testnet4", "signet", "regtest"]
 NETWORKS: tuple[Network, ...] = ("mainnet", "testnet", "testnet4", "signet", "regtest")

@@ -1,7 +1,7 @@
 """The project's C kernels: compiled with the system C compiler on first use, cached per machine.
 
 A kernel is one C source file beside the Python module that loads it (``drey/crypto`` for
-Poseidon, ``indexer/bitcoin`` for block hashing). :func:`build_library` compiles it once and
+Poseidon, ``btc`` for block hashing). :func:`build_library` compiles it once and
 caches the shared library under ``$DREY_CACHE_DIR`` (default ``$XDG_CACHE_HOME/drey``, else
 ``~/.cache/drey``), named by a digest of the source, the compiler command and the platform, so
 an edited source or another machine never picks up a stale build. Concurrent first uses

@@ -53,7 +53,9 @@ def main(argv: list[str]) -> int:
         rows = _count(con, f"a.{name}"), _count(con, f"b.{name}")
         diff = _differing_rows(con, name)
         differing += diff > 0
-        print(f"{name:40} {rows[0]:>8} {rows[1]:>8}  {'equal' if diff == 0 else f'{diff} rows differ'}")
+        print(
+            f"{name:40} {rows[0]:>8} {rows[1]:>8}  {'equal' if diff == 0 else f'{diff} rows differ'}"
+        )
     print(f"{len(names)} relations, {differing} differ")
     return 1 if differing else 0
 

@@ -13,6 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from btc import Block, Transaction
+from btc.errors import DecodeError
+from btc.hashes import hash_to_hex
+from btc.ord.envelope import Envelope
 from devnet.errors import BadArgument, BlockRejected, DevnetError
 from devnet.node.render import (
     Amount,
@@ -23,24 +27,20 @@ from devnet.node.render import (
     header_to_json,
     tx_to_json,
 )
-from devnet.tx.envelope import Envelope
-from indexer.bitcoin import Block, Transaction
-from indexer.bitcoin.hashes import hash_to_hex
-from indexer.errors import DecodeError
 
 if TYPE_CHECKING:
     from devnet.node.server import DevNode
 
-RPC_MISC_ERROR = -1
-RPC_TYPE_ERROR = -3
-RPC_INVALID_ADDRESS_OR_KEY = -5
-RPC_INVALID_PARAMETER = -8
-RPC_DESERIALIZATION_ERROR = -22
-RPC_VERIFY_ERROR = -25
-RPC_IN_WARMUP = -28
-RPC_METHOD_NOT_FOUND = -32601
-RPC_INVALID_REQUEST = -32600
-RPC_PARSE_ERROR = -32700
+from btc.rpc_codes import (
+    RPC_DESERIALIZATION_ERROR,
+    RPC_IN_WARMUP,
+    RPC_INVALID_ADDRESS_OR_KEY,
+    RPC_INVALID_PARAMETER,
+    RPC_METHOD_NOT_FOUND,
+    RPC_MISC_ERROR,
+    RPC_TYPE_ERROR,
+    RPC_VERIFY_ERROR,
+)
 
 CLIENT_VERSION = 300000
 SUBVERSION = "/Satoshi:30.0.0(devnet)/"

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from coincurve import PublicKey, PublicKeyXOnly
 
+from btc import Block, Transaction
+from btc.errors import TruncatedPushError
+from btc.hashes import hash_to_hex
+from btc.script import iter_instructions
 from devnet.node.encoding import encode_base58check, encode_segwit_address, with_checksum
-from indexer.bitcoin import Block, Transaction
-from indexer.bitcoin.hashes import hash_to_hex
-from indexer.bitcoin.script import iter_instructions
-from indexer.errors import TruncatedPushError
 
 if TYPE_CHECKING:
     from devnet.chain import BlockRecord, Chain, SpentCoin
@@ -386,7 +386,7 @@ def difficulty(bits: int) -> float:
 
 
 def target_hex(bits: int) -> str:
-    from indexer.bitcoin import BlockHeader
+    from btc import BlockHeader
 
     return f"{BlockHeader(0, bytes(32), bytes(32), 0, bits, 0).target:064x}"
 

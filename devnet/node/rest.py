@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
+from btc.hashes import hash_to_hex
 from devnet.node.render import block_to_json, dumps, header_to_json, tx_to_json
-from indexer.bitcoin.hashes import hash_to_hex
 
 if TYPE_CHECKING:
     from devnet.node.server import DevNode

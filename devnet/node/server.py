@@ -36,21 +36,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from devnet.chain import Chain
-from devnet.errors import NodeServeError
-from devnet.node import rest
-from devnet.node.methods import (
+from btc import Transaction
+from btc.rpc_codes import (
     RPC_IN_WARMUP,
     RPC_INVALID_REQUEST,
     RPC_METHOD_NOT_FOUND,
     RPC_MISC_ERROR,
     RPC_PARSE_ERROR,
-    JSONRPCError,
-    Methods,
 )
+from devnet.chain import Chain
+from devnet.errors import NodeServeError
+from devnet.node import rest
+from devnet.node.methods import JSONRPCError, Methods
 from devnet.node.render import Double, difficulty, dumps, target_hex
 from devnet.node.zmqpub import NotifierConfig, ZMQPublisher
-from indexer.bitcoin import Transaction
 
 COOKIE_USER = "__cookie__"
 # Core's HTTP server limit on a request body (MAX_SIZE, 32 MiB).

@@ -17,6 +17,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from btc import OutPoint, Transaction, TxIn, TxOut
 from devnet.simulate.calendar import add_months
 from devnet.simulate.oracle import MonthState, Package, RoundState, State
 from devnet.simulate.posting import Registry, aux_for, envelope_of, inscribe
@@ -55,7 +56,6 @@ from drey.messages import (
     sign_allocation,
     xonly_public_key,
 )
-from indexer.bitcoin import OutPoint, Transaction, TxIn, TxOut
 
 __all__ = [
     "PART_SIZE",

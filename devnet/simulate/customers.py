@@ -22,6 +22,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from btc import OutPoint, Transaction, TxIn, TxOut
+from btc.ord.envelope import Envelope, reveal_script
 from devnet.simulate.actors import Operator, seeded_rng
 from devnet.simulate.posting import Registry, envelope_of
 from devnet.simulate.view import ChainView
@@ -32,12 +34,10 @@ from devnet.tx.build import (
     sign_transaction,
     with_placeholders,
 )
-from devnet.tx.envelope import Envelope, reveal_script
 from devnet.tx.keys import derive_key
 from devnet.tx.taproot import TapLeaf, TaprootOutput, p2tr_script
 from devnet.tx.wallet import DEFAULT_POSTAGE, SEQUENCE_RBF, Wallet
 from drey.messages import xonly_public_key
-from indexer.bitcoin import OutPoint, Transaction, TxIn, TxOut
 
 __all__ = ["Customers", "Event"]
 

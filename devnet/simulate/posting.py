@@ -14,13 +14,13 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from btc import OutPoint, Transaction, TxIn, TxOut
+from btc.ord.envelope import Envelope, reveal_script
 from devnet.tx.build import ScriptPathSpend, fee_for, sign_transaction, with_placeholders
-from devnet.tx.envelope import Envelope, reveal_script
 from devnet.tx.taproot import TapLeaf, TaprootOutput
 from devnet.tx.wallet import DEFAULT_POSTAGE, SEQUENCE_RBF, Coin, Wallet
 from drey.crypto.tagged import tagged_hash
 from drey.messages import Message, encode_message
-from indexer.bitcoin import OutPoint, Transaction, TxIn, TxOut
 
 __all__ = ["Intent", "Registry", "aux_for", "envelope_of", "inscribe"]
 

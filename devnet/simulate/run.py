@@ -24,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from btc import Transaction, TxOut
+from btc.ord.envelope import Envelope
 from devnet.chain import Chain
 from devnet.simulate.actors import ActuaryClient, Board, Operator, StepContext, seeded_rng
 from devnet.simulate.answer_key import build_answer_key, cross_check, write_inscriptions
@@ -36,12 +38,10 @@ from devnet.simulate.oracle import MonthState, Oracle, RoundState, State
 from devnet.simulate.posting import Registry, aux_for, envelope_of
 from devnet.simulate.public import PublicComputations
 from devnet.simulate.view import ChainView
-from devnet.tx.envelope import Envelope
 from devnet.tx.wallet import Wallet
 from drey.crypto.paillier import PaillierDealing, generate_key
 from drey.formula import module_bytes, module_sha256
 from drey.messages import FormulaManifest, Paillier, Params, RosterEntry, xonly_public_key
-from indexer.bitcoin import Transaction, TxOut
 
 __all__ = ["Simulation", "SimulationReport", "run_simulation"]
 

@@ -1,7 +1,7 @@
 """A read-only view of the active chain as any Drey reader sees it: headers, decoded Drey
 messages at their positions, formula parts, and the vault ledger with its bindings.
 
-Every block is decoded the way the indexer does it (``indexer.scan.scan_block`` for the
+Every block is decoded the way the indexer does it (``btc.scan.scan_block`` for the
 envelopes and vault outputs, ``drey.messages.parse_message`` for the messages). Stakes and
 plans are bound to their carrying transaction's vault outputs incrementally (§3): exactly one
 stake/plan in the transaction, ``outpoint`` = the first input's previous outpoint, a roster
@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from btc.ord import Inscription
+from btc.scan import scan_block
 from devnet.chain import Chain
 from drey.formula import FormulaPart
 from drey.messages import (
@@ -26,8 +28,6 @@ from drey.messages import (
     Stake,
     parse_message,
 )
-from indexer.inscriptions import Inscription
-from indexer.scan import scan_block
 
 __all__ = ["BlockData", "ChainView", "Holding", "Posted", "outpoint_bytes"]
 

@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from math import ceil
 
+from btc import OutPoint, Transaction, TxIn, TxOut
+from btc.hashes import sha256d
 from devnet.errors import BadArgument, TxBuildError
 from devnet.tx.keys import KeyPair
 from devnet.tx.taproot import (
@@ -21,8 +23,6 @@ from devnet.tx.taproot import (
     schnorr_signature,
     taproot_sighash,
 )
-from indexer.bitcoin import OutPoint, Transaction, TxIn, TxOut
-from indexer.bitcoin.hashes import sha256d
 
 COIN = 100_000_000
 REGTEST_HALVING_INTERVAL = 150

@@ -15,10 +15,10 @@ from struct import pack
 
 from coincurve import PublicKeyXOnly
 
+from btc import Transaction, TxOut
+from btc.compact_size import encode_compact_size
 from devnet.errors import BadArgument, TxBuildError
 from devnet.tx.keys import SECP256K1_N, KeyPair, tagged_hash
-from indexer.bitcoin import Transaction, TxOut
-from indexer.bitcoin.compact_size import encode_compact_size
 
 TAPSCRIPT_LEAF_VERSION = 0xC0
 SIGHASH_DEFAULT = 0x00

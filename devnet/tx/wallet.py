@@ -18,6 +18,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from btc import Block, OutPoint, Transaction, TxIn, TxOut
+from btc.ord.envelope import Envelope, reveal_script
 from devnet.errors import BadArgument, InsufficientFunds, TxBuildError
 from devnet.tx.build import (
     COINBASE_MATURITY,
@@ -29,10 +31,8 @@ from devnet.tx.build import (
     sign_transaction,
     with_placeholders,
 )
-from devnet.tx.envelope import Envelope, reveal_script
 from devnet.tx.keys import KeyPair, derive_key
 from devnet.tx.taproot import TapLeaf, TaprootOutput
-from indexer.bitcoin import Block, OutPoint, Transaction, TxIn, TxOut
 
 DEFAULT_POSTAGE = 10_000  # ord's default postage
 SEQUENCE_RBF = 0xFFFFFFFD

@@ -28,9 +28,11 @@ from dataclasses import dataclass, field
 
 import pyarrow.parquet as pq
 
-from indexer.bitcoin.hashes import hash_to_hex
+from btc.errors import DecodeError
+from btc.hashes import hash_to_hex
+from btc.scan import ScannedBlock, outpoint_key, scan_block
 from indexer.blockfiles import BlockFileIndex
-from indexer.errors import ConfigError, DecodeError
+from indexer.errors import ConfigError
 from indexer.faults import crashpoint
 from indexer.follow.config import FollowConfig
 from indexer.follow.errors import CorruptBlockError, DeepReorgError, FollowError, StoppedError
@@ -42,7 +44,6 @@ from indexer.follow.store import ShardStore
 from indexer.follow.waker import Wake, Waker
 from indexer.inscriptions.budget import BlockContents
 from indexer.networks import first_inscription_height
-from indexer.scan import ScannedBlock, outpoint_key, scan_block
 from indexer.shards import tables_for_blocks
 from indexer.shards.tables import block_contents
 

@@ -22,11 +22,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Literal, TypeVar
 
-from indexer.bitcoin.block import HEADER_SIZE
-from indexer.bitcoin.commitments import verify_block
-from indexer.bitcoin.hashes import hash_to_hex, hex_to_hash, sha256d
+from btc.block import HEADER_SIZE
+from btc.commitments import verify_block
+from btc.errors import DecodeError
+from btc.hashes import hash_to_hex, hex_to_hash, sha256d
 from indexer.blockfiles import BlockFileError, BlockFileIndex
-from indexer.errors import DecodeError
 from indexer.follow.config import FollowConfig
 from indexer.follow.errors import FollowError, StoppedError
 from indexer.follow.logs import event

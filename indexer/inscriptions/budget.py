@@ -22,13 +22,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from btc.ord.inscription import Inscription
 from indexer.inscriptions.content import (
     DECOMPRESSING,
     MAX_DECODED_BYTES,
     DecodedBody,
     decode_body,
 )
-from indexer.inscriptions.inscription import Inscription
 from indexer.inscriptions.recursion import PathKind, find_references, is_text_like
 
 __all__ = [

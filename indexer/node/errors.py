@@ -9,26 +9,19 @@ classes: the node being unreachable, refusing credentials, or shedding load (HTT
 
 from __future__ import annotations
 
+from btc.rpc_codes import (
+    RPC_DESERIALIZATION_ERROR,
+    RPC_IN_WARMUP,
+    RPC_INVALID_ADDRESS_OR_KEY,
+    RPC_INVALID_PARAMETER,
+    RPC_INVALID_REQUEST,
+    RPC_METHOD_NOT_FOUND,
+    RPC_MISC_ERROR,
+    RPC_PARSE_ERROR,
+    RPC_TYPE_ERROR,
+    RPC_VERIFY_ERROR,
+)
 from indexer.errors import IndexerError
-
-# Core's RPC error codes (src/rpc/protocol.h).
-RPC_INVALID_REQUEST = -32600
-RPC_METHOD_NOT_FOUND = -32601
-RPC_INVALID_PARAMS = -32602
-RPC_INTERNAL_ERROR = -32603
-RPC_PARSE_ERROR = -32700
-RPC_MISC_ERROR = -1
-RPC_TYPE_ERROR = -3
-RPC_INVALID_ADDRESS_OR_KEY = -5
-RPC_OUT_OF_MEMORY = -7
-RPC_INVALID_PARAMETER = -8
-RPC_DATABASE_ERROR = -20
-RPC_DESERIALIZATION_ERROR = -22
-RPC_VERIFY_ERROR = -25
-RPC_VERIFY_REJECTED = -26
-RPC_VERIFY_ALREADY_IN_CHAIN = -27
-RPC_IN_WARMUP = -28
-RPC_METHOD_DEPRECATED = -32
 
 
 class NodeError(IndexerError):

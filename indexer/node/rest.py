@@ -17,8 +17,8 @@ import threading
 from decimal import Decimal
 from typing import Any
 
-from indexer.bitcoin import BlockHeader, hash_to_hex
-from indexer.bitcoin.block import HEADER_SIZE
+from btc import BlockHeader, hash_to_hex
+from btc.block import HEADER_SIZE
 from indexer.node.errors import (
     NodeProtocolError,
     RESTBadRequestError,

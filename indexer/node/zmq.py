@@ -27,7 +27,7 @@ from typing import Literal
 
 import zmq
 
-from indexer.bitcoin.hashes import hash_to_hex
+from btc.hashes import hash_to_hex
 from indexer.node.errors import NodeConnectionError, ZMQDecodeError
 
 TOPICS = ("hashblock", "hashtx", "rawblock", "rawtx", "sequence")

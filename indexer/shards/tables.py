@@ -8,10 +8,10 @@ from hashlib import sha256
 
 import pyarrow as pa
 
-from indexer.bitcoin.hashes import hash_to_hex
+from btc.hashes import hash_to_hex
+from btc.scan import ScannedBlock
 from indexer.inscriptions.budget import BlockContents, decode_contents
 from indexer.inscriptions.content import metadata_to_json
-from indexer.scan import ScannedBlock
 from indexer.shards.schema import SCHEMAS
 
 

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
+from btc import Block, BlockHeader, TxOut
+from btc.ord.envelope import Envelope
+from btc.scan import scan_block
 from devnet.chain import Chain
 from devnet.errors import BadArgument, BlockRejected, DataDirBusy, DataDirError, InsufficientFunds
-from devnet.tx.envelope import Envelope
 from devnet.tx.wallet import Wallet
-from indexer.bitcoin import Block, BlockHeader, TxOut
-from indexer.scan import scan_block
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -220,11 +220,11 @@ def test_coinbase_maturity_and_many_commits_in_one_block(tmp_path: Path, ord_dec
 
 def test_outputs_to_arbitrary_scripts_and_spending_them(chain: Chain) -> None:
     """Vault-like outputs: a 2-leaf tree (two actuaries), paid and later spent by script path."""
+    from btc import OutPoint, Transaction, TxIn
+    from btc.script import OP_CHECKSIG, encode_script
     from devnet.tx.build import ScriptPathSpend, sign_transaction
     from devnet.tx.keys import derive_key
     from devnet.tx.taproot import TapLeaf, TaprootOutput
-    from indexer.bitcoin import OutPoint, Transaction, TxIn
-    from indexer.bitcoin.script import OP_CHECKSIG, encode_script
 
     a, b = derive_key(b"vault", "a"), derive_key(b"vault", "b")
     vault = TaprootOutput(

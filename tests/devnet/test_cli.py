@@ -47,6 +47,8 @@ def test_cli_workflow_and_errors(tmp_path: Path) -> None:
     assert "Traceback" not in r.stderr
     r = devnet("mine", "--datadir", dd, "--bogus")
     assert r.returncode == 2 and "unrecognized arguments" in r.stderr
+    r = devnet("inscribe", "--datadir", dd, "--body", "gm", "--parent", "not-an-id")
+    assert r.returncode == 2 and "not an inscription id" in r.stderr, r.stderr
     r = devnet("info", "--datadir", str(tmp_path / "nope"))
     assert r.returncode == 1 and "not a devnet data directory" in r.stderr
     # A block the kernel rejects: exit 4 with Core's reason.

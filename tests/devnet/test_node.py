@@ -1,9 +1,9 @@
 """The dev node end to end, read with the follower's clients (indexer.node): RPC, REST, ZMQ.
 
 The ``served`` chain (module fixture) carries a commit/reveal with four envelopes; blocks
-fetched over RPC and REST are decoded with ``indexer.bitcoin``, the reveal's tapscript is
-compared byte for byte, and the project's scanner/decoder (``indexer.scan``,
-``indexer.inscriptions``) must find exactly the envelopes that were written.
+fetched over RPC and REST are decoded with ``btc``, the reveal's tapscript is
+compared byte for byte, and the project's scanner/decoder (``btc.scan``,
+``btc.ord``) must find exactly the envelopes that were written.
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ from typing import Any
 
 import pytest
 
+from btc import Block, Transaction, hash_to_hex
+from btc.ord.envelope import Envelope, reveal_script
+from btc.scan import scan_block
 from devnet.chain import Chain
 from devnet.node.server import WARMUP_LOADING, DevNode
-from devnet.tx.envelope import Envelope, reveal_script
-from indexer.bitcoin import Block, Transaction, hash_to_hex
 from indexer.node import (
     NodeAuthError,
     RESTBadRequestError,
@@ -39,7 +40,6 @@ from indexer.node import (
     ZMQMessage,
 )
 from indexer.node.errors import RPCMiscError, RPCTypeError
-from indexer.scan import scan_block
 
 BLOCKCHAININFO_KEYS = [
     "chain", "blocks", "headers", "bestblockhash", "bits", "target", "difficulty", "time",

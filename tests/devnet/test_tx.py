@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pbk
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from btc import OutPoint, Transaction, TxIn, TxOut
+from btc.script import OP_CHECKSIG, OP_CHECKSIGADD, encode_script
 from devnet.errors import BadArgument
 from devnet.node.encoding import descriptor_checksum, encode_base58check, encode_segwit_address
 from devnet.tx.build import (
@@ -18,12 +18,6 @@ from devnet.tx.build import (
     coinbase_transaction,
     script_num,
     sign_transaction,
-)
-from devnet.tx.envelope import (
-    Envelope,
-    encode_inscription_id,
-    encode_pointer,
-    reveal_script,
 )
 from devnet.tx.keys import derive_key, verify_schnorr
 from devnet.tx.taproot import (
@@ -36,8 +30,6 @@ from devnet.tx.taproot import (
     TaprootOutput,
     taproot_sighash,
 )
-from indexer.bitcoin import OutPoint, Transaction, TxIn, TxOut
-from indexer.bitcoin.script import OP_CHECKSIG, OP_CHECKSIGADD, encode_script, iter_instructions
 
 OP_NUMEQUAL = 0x9C
 FLAGS = pbk.ScriptVerificationFlags.ALL
@@ -151,71 +143,6 @@ def test_sighash_rejects_bad_arguments() -> None:
         taproot_sighash(tx, 0, [])
     with pytest.raises(BadArgument, match="SIGHASH_SINGLE input 0 has no matching output"):
         taproot_sighash(tx, 0, [TxOut(1, b"")], hash_type=SIGHASH_SINGLE)
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    body=st.one_of(st.none(), st.binary(max_size=2000)),
-    content_type=st.one_of(st.none(), st.text(max_size=40)),
-    parents=st.lists(
-        st.tuples(st.binary(min_size=32, max_size=32), st.integers(0, 2**32 - 1)), max_size=3
-    ),
-    delegate=st.one_of(st.none(), st.integers(0, 1000)),
-    encoding=st.one_of(st.none(), st.sampled_from(["br", "gzip"])),
-    metadata=st.one_of(st.none(), st.binary(min_size=1, max_size=1600)),
-    pointer=st.one_of(st.none(), st.integers(0, 2**64 - 1)),
-    n=st.integers(1, 3),
-)
-def test_envelope_roundtrip(
-    body: bytes | None,
-    content_type: str | None,
-    parents: list[tuple[bytes, int]],
-    delegate: int | None,
-    encoding: str | None,
-    metadata: bytes | None,
-    pointer: int | None,
-    n: int,
-    ord_decoder: Any,
-) -> None:
-    key = derive_key(b"env", "k").xonly
-    env = Envelope(
-        body=body,
-        content_type=content_type,
-        metadata=metadata,
-        pointer=pointer,
-        metaprotocol="drey/1",
-        content_encoding=encoding,
-        parents=tuple(f"{t.hex()}i{i}" for t, i in parents),
-        delegate=None if delegate is None else f"{'ab' * 32}i{delegate}",
-    )
-    script = reveal_script(key, [env] * n)
-    ops = list(iter_instructions(script))
-    assert ops[0] == (32, key) and ops[1] == (OP_CHECKSIG, None)
-    assert all(len(d) <= 520 for _, d in ops if d is not None)
-    found = ord_decoder.decode_script(script)
-    assert len(found) == n
-    for offset, ins in enumerate(found):
-        assert ins.offset == offset
-        ord_decoder.assert_same(ins, env)
-    if metadata is not None:
-        chunks = [d for op, d in ops if d is not None]
-        assert sum(1 for k in range(len(chunks) - 1) if chunks[k] == b"\x05") == n * -(
-            -len(metadata) // 520
-        )
-
-
-def test_inscription_id_and_pointer_encoding() -> None:
-    txid = "11" * 31 + "22"
-    assert encode_inscription_id(txid + "i0") == bytes.fromhex(txid)[::-1]
-    assert encode_inscription_id(txid + "i1") == bytes.fromhex(txid)[::-1] + b"\x01"
-    assert encode_inscription_id(txid + "i256") == bytes.fromhex(txid)[::-1] + b"\x00\x01"
-    assert encode_pointer(0) == b"" and encode_pointer(256) == b"\x00\x01"
-    with pytest.raises(BadArgument, match="not <txid>i<index>"):
-        encode_inscription_id(txid)
-    with pytest.raises(BadArgument, match="exceeds u32"):
-        encode_inscription_id(txid + "i4294967296")
-    with pytest.raises(BadArgument, match="push above 520"):
-        Envelope(extra_fields=((b"\x01", bytes(521)),)).encode()
 
 
 def test_coinbase_and_subsidy() -> None:

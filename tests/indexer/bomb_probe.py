@@ -21,13 +21,13 @@ from pathlib import Path
 
 import brotli
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[1] / "btc"))
 
-from helpers import block_with_commitments, envelope, reveal_script
+from blocks import block_with_commitments, envelope, reveal_script
 
-from indexer.bitcoin import OutPoint, Transaction, TxIn, TxOut
-from indexer.bitcoin.commitments import verify_block
-from indexer.scan import scan_block
+from btc import OutPoint, Transaction, TxIn, TxOut
+from btc.commitments import verify_block
+from btc.scan import scan_block
 from indexer.shards import tables_for_blocks, write_shard
 
 PER_TX = 50  # envelopes per reveal transaction

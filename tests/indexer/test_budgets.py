@@ -15,7 +15,7 @@ import brotli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from indexer.inscriptions import Inscription, RawEnvelope
+from btc.ord import Inscription, RawEnvelope
 from indexer.inscriptions.budget import (
     DECODE_BUDGET_BYTES,
     MAX_BLOCK_REFERENCES,

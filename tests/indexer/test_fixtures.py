@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from indexer.bitcoin import Transaction
+from btc import Transaction
+from btc.ord.transaction import inscriptions_in_transaction
+from btc.scan import scan_block
 from indexer.cli import inscription_json, main
-from indexer.inscriptions.transaction import inscriptions_in_transaction
-from indexer.scan import scan_block
 
 BLOCK_ENVELOPES = {
     839999: 963,
@@ -88,7 +88,7 @@ def test_every_fixture_block_has_its_envelope_count(height: int, mainnet_dir: Pa
 
 
 def test_block_scan_agrees_with_full_parse(mainnet_dir: Path) -> None:
-    from indexer.bitcoin import Block
+    from btc import Block
 
     raw = (mainnet_dir / "blocks" / "839999.bin").read_bytes()
     block = Block.deserialize(raw)

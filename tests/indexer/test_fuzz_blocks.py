@@ -10,9 +10,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from indexer.bitcoin.commitments import verify_block
-from indexer.errors import DecodeError
-from indexer.scan import scan_block
+from btc.commitments import verify_block
+from btc.errors import DecodeError
+from btc.scan import scan_block
 from indexer.shards import tables_for_blocks
 
 BLOCKS = Path(__file__).resolve().parents[3] / "shared/fixtures/mainnet/blocks"

@@ -11,14 +11,14 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from indexer.bitcoin import OutPoint, Transaction, TxIn, TxOut
-from indexer.errors import TruncatedError
+from btc import OutPoint, Transaction, TxIn, TxOut
+from btc.errors import TruncatedError
+from btc.scan import outpoint_key, scan_block
 from indexer.inscriptions.content import MAX_DECODED_BYTES, decode_body, metadata_to_json
 from indexer.inscriptions.recursion import find_references, is_text_like
-from indexer.scan import outpoint_key, scan_block
 from indexer.shards import SCHEMAS, tables_for_blocks, write_shard
 
-from .helpers import block_with_commitments, envelope, reveal_script, witness_for
+from ..btc.blocks import block_with_commitments, envelope, reveal_script, witness_for
 
 VAULT = b"\x51\x20" + b"\xaa" * 32
 OTHER = b"\x51\x20" + b"\xbb" * 32

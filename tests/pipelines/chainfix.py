@@ -8,7 +8,7 @@ so that two months reach their snapshot. The one actuary never posts a lead pack
 month is decided by the rules engine as failed (missed lead, withheld VRF): real penalties,
 elections and verification rows without a simulator.
 
-Shards are written block by block with ``indexer.scan`` and ``indexer.shards`` (one shard per
+Shards are written block by block with ``btc.scan`` and ``indexer.shards`` (one shard per
 block under ``<root>/<table>/<height>.parquet``), as the follower would commit them.
 """
 
@@ -21,8 +21,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from btc.ord.envelope import Envelope
+from btc.scan import outpoint_key, scan_block
+from btc.transaction import TxOut
 from devnet.chain import Chain
-from devnet.tx.envelope import Envelope
 from devnet.tx.wallet import Wallet
 from drey.crypto import ecvrf
 from drey.crypto.paillier import generate_key
@@ -38,8 +40,6 @@ from drey.messages import (
     encode_message,
     xonly_public_key,
 )
-from indexer.bitcoin.transaction import TxOut
-from indexer.scan import outpoint_key, scan_block
 from indexer.shards import tables_for_blocks, write_shard
 
 DAY = 86_400

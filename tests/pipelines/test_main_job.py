@@ -15,7 +15,7 @@ import pytest
 
 from pipelines.network import Devnet, serve
 
-from ..follow.helpers import write_toml
+from ..indexer.follow.helpers import write_toml
 
 pytestmark = pytest.mark.slow
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from struct import pack, unpack_from
 
-from indexer.bitcoin.compact_size import encode_compact_size, read_compact_size
-from indexer.bitcoin.hashes import hash_to_hex, sha256d
-from indexer.errors import MalformedTransactionError, TrailingBytesError, TruncatedError
+from btc.compact_size import encode_compact_size, read_compact_size
+from btc.errors import MalformedTransactionError, TrailingBytesError, TruncatedError
+from btc.hashes import hash_to_hex, sha256d
 
 NULL_TXID = bytes(32)
 WITNESS_SCALE_FACTOR = 4

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from indexer.bitcoin.block import Block, BlockHeader, merkle_root
-from indexer.bitcoin.hashes import sha256d
-from indexer.bitcoin.script import OP_0, OP_CHECKSIG, OP_ENDIF, OP_IF, encode_push
-from indexer.bitcoin.transaction import OutPoint, Transaction, TxIn, TxOut
+from btc.block import Block, BlockHeader, merkle_root
+from btc.hashes import sha256d
+from btc.script import OP_0, OP_CHECKSIG, OP_ENDIF, OP_IF, encode_push
+from btc.transaction import OutPoint, Transaction, TxIn, TxOut
 
 
 def script(*items: int | bytes) -> bytes:
@@ -51,7 +51,7 @@ def block_with_commitments(
 ) -> Block:
     """A block as a miner builds it: a coinbase (with the BIP141 witness commitment when any
     transaction has a witness), then ``txs``, under a header with their merkle root. Written
-    from BIP141 independently of ``indexer.bitcoin.commitments``, which it tests."""
+    from BIP141 independently of ``btc.commitments``, which it tests."""
     reserved = bytes(32)
     outputs = [TxOut(50, pay_to)]
     witnessed = any(tx.has_witness for tx in txs)

@@ -16,17 +16,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from btc.ord.envelope import Envelope
+from btc.scan import outpoint_key, scan_block
 from devnet.chain import Chain
 from devnet.node.server import DevNode
 from devnet.node.zmqpub import NotifierConfig
-from devnet.tx.envelope import Envelope
 from devnet.tx.wallet import Wallet
 from indexer.follow import FollowConfig, Follower, read_committed, read_manifest
 from indexer.follow.errors import StoppedError
-from indexer.scan import outpoint_key, scan_block
 from indexer.shards import SCHEMAS, tables_for_blocks
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 SORT_KEYS: dict[str, Callable[[dict], Any]] = {
     "blocks": lambda r: r["height"],

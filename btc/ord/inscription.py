@@ -8,10 +8,10 @@ ids dropped).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 
-from indexer.inscriptions.envelope import RawEnvelope
-from indexer.inscriptions.ids import InscriptionId, decode_inscription_id_field
+from btc.ord.envelope import RawEnvelope
+from btc.ord.ids import InscriptionId, decode_inscription_id_field
+from btc.ord.tags import Tag
 
 FLAG_NAMES = (
     "duplicate_field",
@@ -20,20 +20,6 @@ FLAG_NAMES = (
     "stutter",
     "unrecognized_even_field",
 )
-
-
-class Tag(bytes, Enum):
-    CONTENT_TYPE = b"\x01"
-    POINTER = b"\x02"
-    PARENT = b"\x03"
-    METADATA = b"\x05"
-    METAPROTOCOL = b"\x07"
-    CONTENT_ENCODING = b"\x09"
-    DELEGATE = b"\x0b"
-    RUNE = b"\x0d"
-    NOTE = b"\x0f"
-    PROPERTIES = b"\x11"
-    PROPERTY_ENCODING = b"\x13"
 
 
 # Tags whose values are concatenated in order rather than first-value-wins.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from struct import pack, unpack_from
 
-from indexer.errors import BadVarintError, TruncatedError
+from btc.errors import BadVarintError, TruncatedError
 
 MAX_SIZE = 0x02000000
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from indexer.bitcoin.transaction import Transaction
-from indexer.inscriptions.envelope import envelopes_from_tapscript, tapscript_from_witness
-from indexer.inscriptions.inscription import Inscription
+from btc.ord.envelope import envelopes_from_tapscript, tapscript_from_witness
+from btc.ord.inscription import Inscription
+from btc.transaction import Transaction
 
 
 def inscriptions_in_transaction(tx: Transaction) -> list[Inscription]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from struct import pack
 
-from indexer.errors import TruncatedPushError
+from btc.errors import TruncatedPushError
 
 OP_0 = 0x00
 OP_PUSHDATA1 = 0x4C

@@ -4,9 +4,9 @@ Pure functions and immutable data; no I/O. ``deserialize``/``serialize`` pairs a
 inverses on valid input (property-tested).
 """
 
-from indexer.bitcoin.block import Block, BlockHeader
-from indexer.bitcoin.hashes import hash_to_hex, hex_to_hash, sha256d
-from indexer.bitcoin.transaction import OutPoint, Transaction, TxIn, TxOut
+from btc.block import Block, BlockHeader
+from btc.hashes import hash_to_hex, hex_to_hash, sha256d
+from btc.transaction import OutPoint, Transaction, TxIn, TxOut
 
 __all__ = [
     "Block",

@@ -19,9 +19,9 @@ from hashlib import sha256
 from pathlib import Path
 from typing import Literal
 
-from indexer.bitcoin.compact_size import read_compact_size
-from indexer.bitcoin.hashes import sha256d
-from indexer.errors import DecodeError
+from btc.compact_size import read_compact_size
+from btc.errors import DecodeError
+from btc.hashes import sha256d
 from native import build_library, cpu_flags
 
 __all__ = [

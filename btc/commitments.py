@@ -19,12 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from indexer.bitcoin.block import HEADER_SIZE, Block, BlockHeader
-from indexer.bitcoin.block_hashes import Kernel, block_roots, block_spans, merkle_root_mutated
-from indexer.bitcoin.compact_size import read_compact_size
-from indexer.bitcoin.hashes import hash_to_hex, sha256d
-from indexer.bitcoin.transaction import Transaction
-from indexer.errors import BlockCommitmentError, MalformedBlockError
+from btc.block import HEADER_SIZE, Block, BlockHeader
+from btc.block_hashes import Kernel, block_roots, block_spans, merkle_root_mutated
+from btc.compact_size import read_compact_size
+from btc.errors import BlockCommitmentError, MalformedBlockError
+from btc.hashes import hash_to_hex, sha256d
+from btc.transaction import Transaction
 
 __all__ = ["WITNESS_COMMITMENT_PREFIX", "check_commitments", "verify_block"]
 
@@ -43,7 +43,7 @@ def check_commitments(
 ) -> None:
     """Raise :class:`BlockCommitmentError` unless the transactions are the ones the header
     commits to. ``merkle_root``, ``mutated`` and ``witness_root`` are the transactions' own
-    (:func:`indexer.bitcoin.block_hashes.block_roots`); ``has_witness`` says whether any
+    (:func:`btc.block_hashes.block_roots`); ``has_witness`` says whether any
     transaction carries witness data."""
     if merkle_root != header_merkle_root:
         raise BlockCommitmentError(

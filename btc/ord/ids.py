@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from indexer.bitcoin.hashes import hash_to_hex
+from btc.hashes import hash_to_hex
 
 _ID_RE = re.compile(r"^([0-9a-f]{64})i(0|[1-9][0-9]*)$")
 

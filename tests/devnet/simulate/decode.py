@@ -1,5 +1,5 @@
 """Decode a simulated devnet the way the warehouse will: raw blocks from the kernel's data
-directory, envelopes by ``indexer.scan.scan_block``, messages by ``parse_message``, the vault
+directory, envelopes by ``btc.scan.scan_block``, messages by ``parse_message``, the vault
 ledger from the transactions, everything shaped as ``drey.rules`` inputs."""
 
 from __future__ import annotations
@@ -7,12 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from btc import Block
+from btc.scan import scan_block
 from devnet.chain import Chain
 from drey.formula import FormulaPart
 from drey.messages import parse_message
 from drey.rules import ChainView, FormulaPartInscription, PositionedMessage, VaultOutput
-from indexer.bitcoin import Block
-from indexer.scan import scan_block
 
 WASM = b"application/wasm"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from struct import pack, unpack_from
 
-from indexer.bitcoin.compact_size import encode_compact_size, read_compact_size
-from indexer.bitcoin.hashes import hash_to_hex, sha256d
-from indexer.bitcoin.transaction import Transaction
-from indexer.errors import TrailingBytesError, TruncatedError
+from btc.compact_size import encode_compact_size, read_compact_size
+from btc.errors import TrailingBytesError, TruncatedError
+from btc.hashes import hash_to_hex, sha256d
+from btc.transaction import Transaction
 
 HEADER_SIZE = 80
 

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from btc.hashes import hash_to_hex
 from devnet.chain import Chain
 from devnet.node.server import DevNode
-from indexer.bitcoin.hashes import hash_to_hex
 from indexer.blockfiles import (
     BlockFileError,
     BlockFileIndex,
@@ -180,7 +180,7 @@ def test_a_corrupt_block_in_the_files_is_refetched_from_the_node(tmp_path: Path,
     from the node, and the shards equal a fresh index."""
     import logging
 
-    from indexer.scan import scan_block
+    from btc.scan import scan_block
 
     chain = Chain.create(tmp_path / "dn", seed=b"files-corrupt")
     chain.mine(101)

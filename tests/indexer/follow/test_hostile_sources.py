@@ -17,10 +17,10 @@ from pathlib import Path
 import brotli
 import pytest
 
-from devnet.tx.envelope import Envelope
+from btc.ord.envelope import Envelope
+from btc.scan import scan_block
 from indexer.follow import read_committed, read_manifest
 from indexer.follow.errors import CorruptBlockError, StorageError
-from indexer.scan import scan_block
 
 from .helpers import (
     Activity,

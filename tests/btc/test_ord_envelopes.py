@@ -6,7 +6,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from indexer.bitcoin.script import (
+from btc.errors import EncodeError
+from btc.ord import (
+    Envelope,
+    Inscription,
+    InscriptionId,
+    envelopes_from_tapscript,
+    tapscript_from_witness,
+)
+from btc.ord import reveal_script as write_reveal_script
+from btc.ord.envelope import encode_pointer
+from btc.ord.transaction import inscriptions_in_transaction
+from btc.script import (
     OP_0,
     OP_1,
     OP_1NEGATE,
@@ -15,16 +26,11 @@ from indexer.bitcoin.script import (
     OP_ENDIF,
     OP_IF,
     OP_VERIFY,
+    iter_instructions,
 )
-from indexer.inscriptions import (
-    Inscription,
-    InscriptionId,
-    envelopes_from_tapscript,
-    tapscript_from_witness,
-)
-from indexer.inscriptions.transaction import inscriptions_in_transaction
 
-from .helpers import envelope, reveal_script, script, tx_with_witnesses, witness_for
+from .blocks import envelope, reveal_script, script, tx_with_witnesses, witness_for
+from .ord_checks import Ord
 
 OP_AND = 0x84
 TXID = "ab" * 32
@@ -262,7 +268,7 @@ def test_ids_count_across_inputs_and_envelopes() -> None:
 
 
 def test_coinbase_is_skipped() -> None:
-    from indexer.bitcoin.transaction import OutPoint, Transaction, TxIn, TxOut
+    from btc.transaction import OutPoint, Transaction, TxIn, TxOut
 
     coinbase = Transaction(
         2,
@@ -304,3 +310,70 @@ def test_decoder_never_raises_on_envelope_like_scripts(tokens: list[int | bytes]
         assert insc.offset == env.offset
         insc.parents  # noqa: B018
         insc.delegate  # noqa: B018
+
+
+# --- the writer, pinned to the reader -----------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    body=st.one_of(st.none(), st.binary(max_size=2000)),
+    content_type=st.one_of(st.none(), st.text(max_size=40)),
+    parents=st.lists(
+        st.tuples(st.binary(min_size=32, max_size=32), st.integers(0, 2**32 - 1)), max_size=3
+    ),
+    delegate=st.one_of(st.none(), st.integers(0, 1000)),
+    encoding=st.one_of(st.none(), st.sampled_from(["br", "gzip"])),
+    metadata=st.one_of(st.none(), st.binary(min_size=1, max_size=1600)),
+    pointer=st.one_of(st.none(), st.integers(0, 2**64 - 1)),
+    n=st.integers(1, 3),
+)
+def test_envelope_roundtrip(
+    body: bytes | None,
+    content_type: str | None,
+    parents: list[tuple[bytes, int]],
+    delegate: int | None,
+    encoding: str | None,
+    metadata: bytes | None,
+    pointer: int | None,
+    n: int,
+) -> None:
+    key = bytes(range(1, 33))  # any 32 bytes: the script is read, never verified
+    env = Envelope(
+        body=body,
+        content_type=content_type,
+        metadata=metadata,
+        pointer=pointer,
+        metaprotocol="drey/1",
+        content_encoding=encoding,
+        parents=tuple(f"{t.hex()}i{i}" for t, i in parents),
+        delegate=None if delegate is None else f"{'ab' * 32}i{delegate}",
+    )
+    script = write_reveal_script(key, [env] * n)
+    ops = list(iter_instructions(script))
+    assert ops[0] == (32, key) and ops[1] == (OP_CHECKSIG, None)
+    assert all(len(d) <= 520 for _, d in ops if d is not None)
+    found = Ord.decode_script(script)
+    assert len(found) == n
+    for offset, ins in enumerate(found):
+        assert ins.offset == offset
+        Ord.assert_same(ins, env)
+    if metadata is not None:
+        chunks = [d for op, d in ops if d is not None]
+        assert sum(1 for k in range(len(chunks) - 1) if chunks[k] == b"\x05") == n * -(
+            -len(metadata) // 520
+        )
+
+
+def test_inscription_id_and_pointer_encoding() -> None:
+    txid = "11" * 31 + "22"
+    assert InscriptionId.parse(txid + "i0").to_field() == bytes.fromhex(txid)[::-1]
+    assert InscriptionId.parse(txid + "i1").to_field() == bytes.fromhex(txid)[::-1] + b"\x01"
+    assert InscriptionId.parse(txid + "i256").to_field() == bytes.fromhex(txid)[::-1] + b"\x00\x01"
+    assert encode_pointer(0) == b"" and encode_pointer(256) == b"\x00\x01"
+    with pytest.raises(EncodeError, match="not an inscription id"):
+        Envelope(delegate=txid).encode()
+    with pytest.raises(EncodeError, match="not an inscription id"):
+        Envelope(parents=(txid + "i4294967296",)).encode()
+    with pytest.raises(EncodeError, match="push above 520"):
+        Envelope(extra_fields=((b"\x01", bytes(521)),)).encode()

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from indexer.bitcoin import (
+from btc import (
     Block,
     BlockHeader,
     OutPoint,
@@ -19,9 +19,8 @@ from indexer.bitcoin import (
     hash_to_hex,
     hex_to_hash,
 )
-from indexer.bitcoin.compact_size import MAX_SIZE, encode_compact_size, read_compact_size
-from indexer.bitcoin.script import encode_push, iter_instructions
-from indexer.errors import (
+from btc.compact_size import MAX_SIZE, encode_compact_size, read_compact_size
+from btc.errors import (
     BadVarintError,
     DecodeError,
     MalformedTransactionError,
@@ -29,6 +28,7 @@ from indexer.errors import (
     TruncatedError,
     TruncatedPushError,
 )
+from btc.script import encode_push, iter_instructions
 
 
 @pytest.mark.parametrize(
@@ -100,7 +100,7 @@ def test_every_fixture_block_roundtrips_and_commits_to_its_transactions(mainnet_
             for o in reversed(coinbase.outputs)
             if o.script_pubkey.startswith(b"\x6a\x24\xaa\x21\xa9\xed")
         )
-        from indexer.bitcoin.hashes import sha256d
+        from btc.hashes import sha256d
 
         assert (
             sha256d(block.compute_witness_merkle_root() + coinbase.inputs[0].witness[0])

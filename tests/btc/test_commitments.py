@@ -11,20 +11,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from indexer.bitcoin import Block, OutPoint, Transaction, TxIn, TxOut
-from indexer.bitcoin.block_hashes import (
+from btc import Block, OutPoint, Transaction, TxIn, TxOut
+from btc.block_hashes import (
     block_roots,
     block_spans,
     merkle_root_mutated,
     native_sha256d,
 )
-from indexer.bitcoin.commitments import verify_block
-from indexer.bitcoin.compact_size import read_compact_size
-from indexer.bitcoin.hashes import sha256d
-from indexer.errors import BlockCommitmentError, DecodeError, MalformedBlockError
-from indexer.scan import scan_block
+from btc.commitments import verify_block
+from btc.compact_size import read_compact_size
+from btc.errors import BlockCommitmentError, DecodeError, MalformedBlockError
+from btc.hashes import sha256d
+from btc.scan import scan_block
 
-from .helpers import block_with_commitments, envelope, reveal_script, witness_for
+from .blocks import block_with_commitments, envelope, reveal_script, witness_for
 
 BLOCKS = Path(__file__).resolve().parents[3] / "shared/fixtures/mainnet/blocks"
 

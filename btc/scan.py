@@ -16,12 +16,12 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from struct import unpack_from
 
-from indexer.bitcoin.block import HEADER_SIZE, BlockHeader
-from indexer.bitcoin.compact_size import read_compact_size
-from indexer.bitcoin.hashes import hash_to_hex, sha256d
-from indexer.errors import MalformedBlockError, TrailingBytesError, TruncatedError
-from indexer.inscriptions.envelope import envelopes_from_tapscript
-from indexer.inscriptions.inscription import Inscription
+from btc.block import HEADER_SIZE, BlockHeader
+from btc.compact_size import read_compact_size
+from btc.errors import MalformedBlockError, TrailingBytesError, TruncatedError
+from btc.hashes import hash_to_hex, sha256d
+from btc.ord.envelope import envelopes_from_tapscript
+from btc.ord.inscription import Inscription
 
 _ORD = b"ord"
 
@@ -83,7 +83,7 @@ def scan_block(
     ``vault_outpoints`` holds 36-byte serialized outpoints (txid internal order ‖ vout LE) of vault
     outputs unspent before this block. Raises :class:`~indexer.errors.DecodeError` subclasses on
     malformed bytes. It does not check that the bytes are the block the header commits to:
-    :func:`indexer.bitcoin.verify.verify_block` does (the follower runs it on its fetch
+    :func:`btc.verify.verify_block` does (the follower runs it on its fetch
     threads, in parallel with scanning).
     """
     raw = bytes(raw)
