@@ -19,8 +19,9 @@ run: bootstrap
 test: bootstrap
 	$(UV) run pytest -q
 
+# Style, formatting and the import contracts of pyproject.toml (the one-way flow).
 lint: bootstrap
-	$(UV) run ruff check . && $(UV) run ruff format --check .
+	$(UV) run ruff check . && $(UV) run ruff format --check . && $(UV) run lint-imports
 
 format: bootstrap
 	$(UV) run ruff format . && $(UV) run ruff check --fix .

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 
-from drey.crypto import poseidon as P
+from drey.crypto import poseidon as P  # noqa: N812  (P: the permutation, as in the paper)
 from drey.crypto._poseidon_native import load_kernel
 from drey.merkle import MonthTree
 

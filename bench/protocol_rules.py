@@ -13,14 +13,18 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
 from pathlib import Path
 
 from drey.crypto.paillier import PaillierDealing
 from drey.rules import evaluate
-from drey.rules.testing import ScenarioBuilder, ScenarioKeys
 
 KEYS = Path(__file__).parents[1] / "tests" / "drey" / "data" / "paillier_test_keys.json"
+
+# The scenario builder is a test helper (tests/drey/rules/scenario.py), not library code.
+sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "drey" / "rules"))
+from scenario import ScenarioBuilder, ScenarioKeys  # noqa: E402
 
 
 def main() -> None:

@@ -30,9 +30,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from btc.ord.envelope import Envelope  # noqa: E402
+from devnet.simulate.identity import NETWORK_FILE  # noqa: E402
 from pipelines.definitions import build_definitions  # noqa: E402
-from pipelines.examples import example_queries  # noqa: E402
-from pipelines.network import (  # noqa: E402
+from pipelines.driver.network import (  # noqa: E402
     ANSWER_KEY,
     BackgroundFollower,
     Devnet,
@@ -40,13 +40,17 @@ from pipelines.network import (  # noqa: E402
     serve,
     simulate,
 )
-from pipelines.runner import Cursors, build_all, tick  # noqa: E402
+from pipelines.driver.runner import Cursors, build_all, tick  # noqa: E402
 from pipelines.settings import Warehouse  # noqa: E402
+
+# The documentation's example queries are read by a test helper (tests/pipelines/examples.py).
+sys.path.insert(0, str(REPO / "tests" / "pipelines"))
+from examples import example_queries  # noqa: E402
 
 
 def devnet_for(workdir: Path, months: int, users: int) -> tuple[Devnet, float | None]:
     datadir = workdir / f"m{months}-u{users}" / "devnet"
-    if (datadir / ANSWER_KEY).exists():
+    if (datadir / ANSWER_KEY).exists() and (datadir / NETWORK_FILE).exists():
         return Devnet.load(datadir), None
     shutil.rmtree(datadir, ignore_errors=True)
     started = time.perf_counter()

@@ -7,7 +7,7 @@ rest of the devnet needs (active chain, block statuses, tx index, wallets) is dr
 kernel's own validation events (``block_connected``/``block_disconnected``/``block_checked``
 and the ``block_tip`` notification), the same events bitcoind's ZMQ and indexes consume.
 
-Rejected blocks raise :class:`~devnet.errors.BlockRejected` with Core's reject reason. The C API
+Rejected blocks raise :class:`~devnet.errors.BlockRejectedError` with Core's reject reason. The C API
 exposes only the ``BlockValidationResult`` enum, so the reason string is read from the kernel's
 own log line for that block (``AcceptBlock FAILED (<reason>, <debug>)`` or
 ``ConnectBlock <hash> failed, <reason>, <debug>``), captured on the submitting thread.
@@ -40,7 +40,7 @@ from btc.errors import DecodeError
 from btc.hashes import hash_to_hex
 from btc.ord.envelope import Envelope
 from devnet.datadir import CONFIG_VERSION, DataDir, DirLock
-from devnet.errors import BadArgument, BlockRejected, DataDirError, KernelError
+from devnet.errors import BadArgumentError, BlockRejectedError, DataDirError, KernelError
 from devnet.tx.build import block_subsidy, coinbase_transaction, witness_commitment_script
 from devnet.tx.wallet import CommitReveal, Wallet
 
@@ -199,7 +199,7 @@ class Chain:
         """A new devnet at ``datadir`` (genesis only). Same seed → same keys and blocks."""
         seed_bytes = seed.encode() if isinstance(seed, str) else bytes(seed)
         if block_interval < 1:
-            raise BadArgument(f"block interval must be ≥ 1 s, got {block_interval}")
+            raise BadArgumentError(f"block interval must be ≥ 1 s, got {block_interval}")
         return cls(
             datadir,
             _create={
@@ -520,24 +520,24 @@ class Chain:
             parent_hash = parent if parent is not None else self._active[-1]
             prev = self._index.get(parent_hash)
             if prev is None:
-                raise BadArgument(f"parent block {hash_to_hex(parent_hash)} is unknown")
+                raise BadArgumentError(f"parent block {hash_to_hex(parent_hash)} is unknown")
             height = prev.height + 1
             if time is None:
                 time = self.next_block_time(parent_hash)
             if check_time:
                 if time <= prev.median_time_past:
-                    raise BadArgument(
+                    raise BadArgumentError(
                         f"block time {time} at height {height} must exceed the median time "
                         f"past {prev.median_time_past} of the previous 11 blocks"
                     )
                 limit = int(_time.time()) + MAX_FUTURE_BLOCK_TIME
                 if time > limit:
-                    raise BadArgument(
+                    raise BadArgumentError(
                         f"block time {time} is more than 2 hours in the future (limit {limit}); "
                         "the kernel would reject it as time-too-new"
                     )
             if not 0 <= time <= 0xFFFFFFFF:
-                raise BadArgument(f"block time {time} does not fit in 32 bits")
+                raise BadArgumentError(f"block time {time} does not fit in 32 bits")
             if extranonce is None:
                 # Distinct coinbases (hence blocks) for competing blocks at one height.
                 extranonce = self._per_height.get(height, 0)
@@ -559,13 +559,13 @@ class Chain:
     def submit_block(self, block: Block | bytes) -> SubmitResult:
         """Hand a block to the kernel (Core's ``submitblock``), without raising on rejection.
 
-        Raises :class:`KernelError` for kernel failures and ``BadArgument`` for bytes that are
+        Raises :class:`KernelError` for kernel failures and ``BadArgumentError`` for bytes that are
         not a block."""
         raw = block if isinstance(block, bytes) else block.serialize()
         try:
             parsed = block if isinstance(block, Block) else Block.deserialize(raw)
         except DecodeError as exc:
-            raise BadArgument(f"not a block: {exc}") from None
+            raise BadArgumentError(f"not a block: {exc}") from None
         with self._lock:
             self._check_open()
             h = parsed.hash
@@ -623,7 +623,7 @@ class Chain:
         parent: bytes | None = None,
         coinbase_script: bytes | None = None,
     ) -> Block:
-        """Build, validate and store one block; raises :class:`BlockRejected` with the kernel's
+        """Build, validate and store one block; raises :class:`BlockRejectedError` with the kernel's
         reason (and releases the wallets' reservations for ``txs``). On a non-tip ``parent``
         the block extends that branch; the kernel reorganises once the branch has more work."""
         with self._lock:
@@ -633,7 +633,7 @@ class Chain:
                 for tx in txs:
                     for w in self._wallets:
                         w.abandon(tx.txid)
-                raise BlockRejected(
+                raise BlockRejectedError(
                     block.header.hash_hex,
                     reason=result.reason,
                     debug=result.debug,
@@ -651,9 +651,9 @@ class Chain:
         """``n`` blocks (coinbase only) on the tip or on ``parent``; ``times`` gives each
         block's timestamp."""
         if n < 0:
-            raise BadArgument(f"block count must be ≥ 0, got {n}")
+            raise BadArgumentError(f"block count must be ≥ 0, got {n}")
         if times is not None and len(times) != n:
-            raise BadArgument(f"got {len(times)} times for {n} blocks")
+            raise BadArgumentError(f"got {len(times)} times for {n} blocks")
         out: list[Block] = []
         with self._lock:
             for i in range(n):
@@ -675,17 +675,17 @@ class Chain:
         ``height``, so the kernel reorganises to it)."""
         with self._lock:
             if not 0 <= height <= self.height:
-                raise BadArgument(
+                raise BadArgumentError(
                     f"fork height {height} outside the active chain [0, {self.height}]"
                 )
             if n is None:
                 n = self.height - height + 1
             if n < 1:
-                raise BadArgument(f"a fork needs at least one block, got {n}")
+                raise BadArgumentError(f"a fork needs at least one block, got {n}")
             if times is not None and len(times) != n:
-                raise BadArgument(f"got {len(times)} times for {n} fork blocks")
+                raise BadArgumentError(f"got {len(times)} times for {n} fork blocks")
             if txs is not None and len(txs) != n:
-                raise BadArgument(f"got {len(txs)} transaction lists for {n} fork blocks")
+                raise BadArgumentError(f"got {len(txs)} transaction lists for {n} fork blocks")
             parent = self.hash_at(height)
             out = []
             for i in range(n):
@@ -967,7 +967,7 @@ def grind(header: BlockHeader) -> BlockHeader:
                 header.bits,
                 nonce,
             )
-    raise BadArgument("no nonce satisfies the target; change the time or the coinbase")
+    raise BadArgumentError("no nonce satisfies the target; change the time or the coinbase")
 
 
 def kernel_block(raw: bytes) -> pbk.Block:
@@ -975,5 +975,5 @@ def kernel_block(raw: bytes) -> pbk.Block:
     buf = (ctypes.c_ubyte * len(raw)).from_buffer_copy(raw)
     ptr = k.btck_block_create(buf, len(raw))
     if not ptr:
-        raise BadArgument("the kernel cannot parse these bytes as a block")
+        raise BadArgumentError("the kernel cannot parse these bytes as a block")
     return pbk.Block._from_handle(ptr)

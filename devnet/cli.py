@@ -15,7 +15,7 @@ from pathlib import Path
 from btc.errors import EncodeError
 from btc.ord.envelope import Envelope
 from devnet.chain import Chain
-from devnet.errors import BadArgument, BlockRejected, DataDirBusy, DevnetError
+from devnet.errors import BadArgumentError, BlockRejectedError, DataDirBusyError, DevnetError
 from devnet.node.render import Amount, dumps
 from devnet.node.zmqpub import TOPICS, NotifierConfig
 
@@ -134,14 +134,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return _run(args)
-    except BlockRejected as exc:
+    except BlockRejectedError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_REJECTED
-    except DataDirBusy as exc:
+    except DataDirBusyError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BUSY
     except (
-        BadArgument,
+        BadArgumentError,
         EncodeError,
     ) as exc:  # EncodeError: an envelope field that cannot be written
         print(f"error: {exc}", file=sys.stderr)
@@ -154,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     if args.command == "create":
         if args.blocks < 0:
-            raise BadArgument("--blocks must be ≥ 0")
+            raise BadArgumentError("--blocks must be ≥ 0")
         with Chain.create(args.datadir, seed=args.seed, block_interval=args.interval) as chain:
             times = None
             if args.start_time is not None and args.blocks:
@@ -169,7 +169,7 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "inscribe":
         if args.count < 1:
-            raise BadArgument("--count must be ≥ 1")
+            raise BadArgumentError("--count must be ≥ 1")
         body = (
             None
             if args.no_body
@@ -180,7 +180,7 @@ def _run(args: argparse.Namespace) -> int:
         try:
             metadata = bytes.fromhex(args.metadata_hex) if args.metadata_hex else None
         except ValueError:
-            raise BadArgument(f"--metadata-hex is not hex: {args.metadata_hex!r}") from None
+            raise BadArgumentError(f"--metadata-hex is not hex: {args.metadata_hex!r}") from None
         env = Envelope(
             body=body,
             content_type=args.content_type,
@@ -214,7 +214,7 @@ def _run(args: argparse.Namespace) -> int:
         with Chain.open(args.datadir) as chain:
             result = chain.submit_block(raw)
             if result.status == "rejected":
-                raise BlockRejected(
+                raise BlockRejectedError(
                     result.block_hash[::-1].hex(),
                     reason=result.reason,
                     debug=result.debug,
@@ -245,7 +245,7 @@ def _run(args: argparse.Namespace) -> int:
                 for k, v in info.items():
                     print(f"{k}: {v.text() if isinstance(v, Amount) else v}")
         return 0
-    raise BadArgument(f"unknown command {args.command!r}")  # pragma: no cover
+    raise BadArgumentError(f"unknown command {args.command!r}")  # pragma: no cover
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -256,7 +256,7 @@ def _simulate(args: argparse.Namespace) -> int:
     if args.first_month is not None and not re.fullmatch(
         r"(19[7-9][0-9]|[2-9][0-9]{3})-(0[1-9]|1[0-2])", args.first_month
     ):
-        raise BadArgument(f"--first-month must be YYYY-MM, got {args.first_month!r}")
+        raise BadArgumentError(f"--first-month must be YYYY-MM, got {args.first_month!r}")
     try:
         config = SimulationConfig(
             datadir=args.datadir,
@@ -271,7 +271,7 @@ def _simulate(args: argparse.Namespace) -> int:
             threshold=args.threshold,
         )
     except ScenarioError as exc:
-        raise BadArgument(str(exc)) from None
+        raise BadArgumentError(str(exc)) from None
     report = run_simulation(config, log=lambda msg: print(msg, file=sys.stderr))
     print(
         json.dumps(
@@ -291,7 +291,7 @@ def _read(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise BadArgument(f"cannot read {path}: {exc}") from None
+        raise BadArgumentError(f"cannot read {path}: {exc}") from None
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -306,7 +306,7 @@ def _serve(args: argparse.Namespace) -> int:
             for a in getattr(args, f"zmqpub{t}")
         ]
     if (args.rpcuser is None) != (args.rpcpassword is None):
-        raise BadArgument("--rpcuser and --rpcpassword go together")
+        raise BadArgumentError("--rpcuser and --rpcpassword go together")
     with Chain.open(args.datadir) as chain:
         node = DevNode(
             chain,

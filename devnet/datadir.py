@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from devnet.errors import DataDirBusy, DataDirError
+from devnet.errors import DataDirBusyError, DataDirError
 
 NETWORK = "regtest"
 CONFIG_VERSION = 1
@@ -135,7 +135,7 @@ class DirLock:
             fcntl.flock(inproc, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(inproc)
-            raise DataDirBusy(str(d.root)) from None
+            raise DataDirBusyError(str(d.root)) from None
         self._fds.append(inproc)
         for directory in (d.net, d.blocks):
             fd = os.open(directory / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
@@ -144,7 +144,7 @@ class DirLock:
                 fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
                 self.release()
-                raise DataDirBusy(str(directory)) from None
+                raise DataDirBusyError(str(directory)) from None
 
     def release(self) -> None:
         # Core's lock files stay on disk (Core never deletes them either).

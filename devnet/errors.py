@@ -11,7 +11,7 @@ class DevnetError(Exception):
     """Root of every error raised by the devnet."""
 
 
-class BadArgument(DevnetError):
+class BadArgumentError(DevnetError):
     """An argument (API keyword, CLI flag, RPC parameter) that cannot be used."""
 
 
@@ -19,7 +19,7 @@ class DataDirError(DevnetError):
     """A data directory that is missing, malformed, or not a regtest devnet."""
 
 
-class DataDirBusy(DataDirError):
+class DataDirBusyError(DataDirError):
     """Another process (or another chain object in this process) holds the data directory.
 
     Core's ``.lock`` convention is followed, so a running ``bitcoind -regtest`` on the same
@@ -38,7 +38,7 @@ class KernelError(DevnetError):
     """libbitcoinkernel failed for a reason other than an invalid block (I/O, database)."""
 
 
-class BlockRejected(DevnetError):
+class BlockRejectedError(DevnetError):
     """A block the kernel refused.
 
     ``reason`` is Core's reject reason (``BlockValidationState::GetRejectReason()``, e.g.
@@ -61,7 +61,7 @@ class WalletError(DevnetError):
     """The wallet cannot do what was asked."""
 
 
-class InsufficientFunds(WalletError):
+class InsufficientFundsError(WalletError):
     """Not enough mature, unreserved coins to fund a transaction."""
 
 

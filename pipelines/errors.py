@@ -3,7 +3,7 @@ derives from :class:`PipelinesError`; anything else is a bug and is reported as 
 
 from __future__ import annotations
 
-__all__ = ["PipelinesError", "WarehouseBusyError"]
+__all__ = ["ConfigurationError", "PipelinesError", "WarehouseBusyError"]
 
 
 class PipelinesError(Exception):
@@ -13,3 +13,8 @@ class PipelinesError(Exception):
 class WarehouseBusyError(PipelinesError):
     """Another process is writing the warehouse store (a Dagster run, the main job or its
     ``--watch`` loop) and did not finish within the wait."""
+
+
+class ConfigurationError(PipelinesError, ValueError):
+    """A setting that cannot be used (a founder key that is not 32 bytes of hex, …); the
+    message names the setting and what it needs."""

@@ -5,7 +5,7 @@ Defaults come from the environment so that ``dagster dev -m pipelines`` works fr
 repository root with nothing configured, on what the main job (``make run``) built:
 ``DREY_SHARD_ROOT`` (default ``var/run/shards``), ``DREY_WAREHOUSE_DIR`` (default
 ``var/run/warehouse``), ``DREY_FOUNDER`` (hex x-only key of the founder; default: the founder of
-the main job's devnet in ``var/run/devnet``, if there is one; empty means no params can be
+the main job's devnet, from its identity file ``var/run/devnet/network.json``, if there is one; empty means no params can be
 valid, so no month is ever known).
 """
 
@@ -20,6 +20,7 @@ from typing import Any
 import dagster as dg
 from pydantic import PrivateAttr
 
+from pipelines.errors import ConfigurationError
 from pipelines.store import Store
 from pipelines.writer_lock import writer_lock
 
@@ -40,9 +41,9 @@ def _default_path(env: str, default: str) -> str:
 
 def _devnet_founder() -> str:
     """The founder key of the main job's devnet, or "" when it has not been built."""
-    key = REPO / MAIN_JOB_WORKDIR / "devnet" / "answer_key.json"
+    identity = REPO / MAIN_JOB_WORKDIR / "devnet" / "network.json"
     try:
-        return str(json.loads(key.read_text())["founder"])
+        return str(json.loads(identity.read_text())["founder"])
     except (OSError, ValueError, KeyError):
         return ""
 
@@ -96,9 +97,12 @@ class Warehouse(dg.ConfigurableResource):
         text = self.founder.strip()
         if not text:
             return None
-        key = bytes.fromhex(text)
+        try:
+            key = bytes.fromhex(text)
+        except ValueError:
+            raise ConfigurationError(f"founder key is not hex: {text[:80]!r}") from None
         if len(key) != 32:
-            raise ValueError(f"founder key must be 32 bytes (x-only), got {len(key)}")
+            raise ConfigurationError(f"founder key must be 32 bytes (x-only), got {len(key)}")
         return key
 
     @property

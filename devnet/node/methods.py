@@ -17,7 +17,7 @@ from btc import Block, Transaction
 from btc.errors import DecodeError
 from btc.hashes import hash_to_hex
 from btc.ord.envelope import Envelope
-from devnet.errors import BadArgument, BlockRejected, DevnetError
+from devnet.errors import BadArgumentError, BlockRejectedError, DevnetError
 from devnet.node.render import (
     Amount,
     Double,
@@ -40,6 +40,15 @@ from btc.rpc_codes import (
     RPC_MISC_ERROR,
     RPC_TYPE_ERROR,
     RPC_VERIFY_ERROR,
+)
+
+# Core's RPCArg types, as the usage texts and type errors name them.
+_STRING, _NUMBER, _BOOL, _ARRAY, _OBJECT = (
+    ("string",),
+    ("number",),
+    ("bool",),
+    ("array",),
+    ("object",),
 )
 
 CLIENT_VERSION = 300000
@@ -124,7 +133,6 @@ class Methods:
         self.chain = node.chain
         self.table: dict[str, Method] = {}
         self._started = time.time()
-        S, N, B, A, OBJ = ("string",), ("number",), ("bool",), ("array",), ("object",)
         add = self._add
         add(
             "getblockchaininfo",
@@ -146,25 +154,29 @@ class Methods:
         )
         add(
             "getblockhash",
-            (Arg("height", N, True),),
+            (Arg("height", _NUMBER, True),),
             self.getblockhash,
             "Returns hash of block in best-block-chain at height provided.",
         )
         add(
             "getblockheader",
-            (Arg("blockhash", S, True), Arg("verbose", B)),
+            (Arg("blockhash", _STRING, True), Arg("verbose", _BOOL)),
             self.getblockheader,
             "If verbose is false, returns a string that is serialized, hex-encoded data for blockheader 'hash'.",
         )
         add(
             "getblock",
-            (Arg("blockhash", S, True), Arg("verbosity", ("number", "bool"))),
+            (Arg("blockhash", _STRING, True), Arg("verbosity", ("number", "bool"))),
             self.getblock,
             "If verbosity is 0, returns a string that is serialized, hex-encoded data for block 'hash'.",
         )
         add(
             "getrawtransaction",
-            (Arg("txid", S, True), Arg("verbosity", ("number", "bool")), Arg("blockhash", S)),
+            (
+                Arg("txid", _STRING, True),
+                Arg("verbosity", ("number", "bool")),
+                Arg("blockhash", _STRING),
+            ),
             self.getrawtransaction,
             "Return the raw transaction data.",
         )
@@ -188,7 +200,7 @@ class Methods:
         )
         add(
             "submitblock",
-            (Arg("hexdata", S, True), Arg("dummy", S)),
+            (Arg("hexdata", _STRING, True), Arg("dummy", _STRING)),
             self.submitblock,
             "Attempts to submit new block to network.",
         )
@@ -200,25 +212,25 @@ class Methods:
         )
         add(
             "getindexinfo",
-            (Arg("index_name", S),),
+            (Arg("index_name", _STRING),),
             self.getindexinfo,
             "Returns the status of one or all available indices currently running in the node.",
         )
         add(
             "waitfornewblock",
-            (Arg("timeout", N), Arg("current_tip", S)),
+            (Arg("timeout", _NUMBER), Arg("current_tip", _STRING)),
             self.waitfornewblock,
             "Waits for any new block and returns useful info about it.",
         )
         add(
             "waitforblock",
-            (Arg("blockhash", S, True), Arg("timeout", N)),
+            (Arg("blockhash", _STRING, True), Arg("timeout", _NUMBER)),
             self.waitforblock,
             "Waits for a specific new block and returns useful info about it.",
         )
         add(
             "waitforblockheight",
-            (Arg("height", N, True), Arg("timeout", N)),
+            (Arg("height", _NUMBER, True), Arg("timeout", _NUMBER)),
             self.waitforblockheight,
             "Waits for (at least) block height and returns the height and hash of the current tip.",
         )
@@ -226,25 +238,25 @@ class Methods:
         add("stop", (), self.stop, "Request a graceful shutdown of Bitcoin Core.")
         add(
             "help",
-            (Arg("command", S),),
+            (Arg("command", _STRING),),
             self.help,
             "List all commands, or get help for a specified command.",
         )
         add(
             "devnet_mine",
-            (Arg("nblocks", N), Arg("times", A), Arg("options", OBJ)),
+            (Arg("nblocks", _NUMBER), Arg("times", _ARRAY), Arg("options", _OBJECT)),
             self.devnet_mine,
             "Mine nblocks (default 1) coinbase-only blocks on the tip; times: optional list of block timestamps. Returns the block hashes.",
         )
         add(
             "devnet_inscribe",
-            (Arg("envelopes", A, True), Arg("options", OBJ)),
+            (Arg("envelopes", _ARRAY, True), Arg("options", _OBJECT)),
             self.devnet_inscribe,
             "Inscribe envelopes [{content_type, body_hex|body_text, metaprotocol, metadata_hex, content_encoding, parents, delegate, pointer}] in one commit/reveal; options {fee_rate, postage, mine (default true), time}.",
         )
         add(
             "devnet_reorg",
-            (Arg("height", N, True), Arg("nblocks", N), Arg("times", A)),
+            (Arg("height", _NUMBER, True), Arg("nblocks", _NUMBER), Arg("times", _ARRAY)),
             self.devnet_reorg,
             "Mine a competing branch on the active block at height (default length: one more block than the active chain has above it, so the node reorganises).",
         )
@@ -290,7 +302,7 @@ class Methods:
         args += [None] * (len(method.args) - len(args))
         try:
             return method.fn(*args)
-        except BadArgument as exc:
+        except BadArgumentError as exc:
             raise JSONRPCError(RPC_INVALID_PARAMETER, str(exc)) from None
         except DevnetError as exc:
             raise JSONRPCError(RPC_MISC_ERROR, str(exc)) from None
@@ -430,7 +442,7 @@ class Methods:
         block = _add_witness_nonce(block)
         try:
             return self.chain.submit_block(block).bip22
-        except BadArgument as exc:
+        except BadArgumentError as exc:
             raise JSONRPCError(RPC_DESERIALIZATION_ERROR, str(exc)) from None
 
     def getnetworkinfo(self) -> dict[str, Any]:
@@ -499,7 +511,7 @@ class Methods:
             raise JSONRPCError(RPC_INVALID_PARAMETER, f"times must list {n} integer timestamps")
         try:
             return self.node.mine(n, times)
-        except BlockRejected as exc:
+        except BlockRejectedError as exc:
             raise JSONRPCError(RPC_VERIFY_ERROR, str(exc)) from None
 
     def devnet_inscribe(self, envelopes: list[Any], options: Any) -> dict[str, Any]:
@@ -516,7 +528,7 @@ class Methods:
         mine = bool(opts.get("mine", True))
         try:
             cr = self.chain.inscribe(envs, mine=mine, time=opts.get("time"), **kwargs)
-        except BlockRejected as exc:
+        except BlockRejectedError as exc:
             raise JSONRPCError(RPC_VERIFY_ERROR, str(exc)) from None
         block = self.chain.tip.hash_hex if mine else None
         if not mine:
@@ -534,9 +546,9 @@ class Methods:
         old_tip = self.chain.tip
         try:
             blocks = self.chain.fork(height, nblocks, times=times)
-        except BlockRejected as exc:
+        except BlockRejectedError as exc:
             raise JSONRPCError(RPC_VERIFY_ERROR, str(exc)) from None
-        except BadArgument as exc:
+        except BadArgumentError as exc:
             raise JSONRPCError(RPC_INVALID_PARAMETER, str(exc)) from None
         return {
             "fork_height": height,

@@ -25,7 +25,7 @@ from struct import pack
 import zmq
 
 from devnet.chain import BlockEvent, TipEvent
-from devnet.errors import BadArgument, NodeServeError
+from devnet.errors import BadArgumentError, NodeServeError
 
 TOPICS = ("hashblock", "hashtx", "rawblock", "rawtx", "sequence")
 DEFAULT_HWM = 1000
@@ -39,11 +39,11 @@ class NotifierConfig:
 
     def __post_init__(self) -> None:
         if self.topic not in TOPICS:
-            raise BadArgument(f"unknown ZMQ topic {self.topic!r} (known: {', '.join(TOPICS)})")
+            raise BadArgumentError(f"unknown ZMQ topic {self.topic!r} (known: {', '.join(TOPICS)})")
         if self.hwm < 0:
-            raise BadArgument(f"ZMQ high water mark must be ≥ 0, got {self.hwm}")
+            raise BadArgumentError(f"ZMQ high water mark must be ≥ 0, got {self.hwm}")
         if "://" not in self.address and not self.address.startswith("unix:"):
-            raise BadArgument(f"ZMQ address {self.address!r} is not a ZeroMQ endpoint")
+            raise BadArgumentError(f"ZMQ address {self.address!r} is not a ZeroMQ endpoint")
 
 
 class _Notifier:

@@ -16,14 +16,14 @@ from devnet.simulate.config import (
     SimulationConfig,
     parse_scenarios,
 )
-from devnet.simulate.errors import InconsistentOutcome, ScenarioError, SimulationError
+from devnet.simulate.errors import InconsistentOutcomeError, ScenarioError, SimulationError
 from devnet.simulate.run import Simulation, SimulationReport, run_simulation
 
 __all__ = [
     "ALL_SCENARIOS_PLAN",
     "SCENARIOS",
     "DevnetParams",
-    "InconsistentOutcome",
+    "InconsistentOutcomeError",
     "ScenarioError",
     "ScenarioSpec",
     "Simulation",

@@ -4,7 +4,7 @@ Built from the simulator's own bookkeeping (:mod:`devnet.simulate.oracle`) of th
 chain and from its intentions (the director's scenario log, the registry of inscriptions).
 After writing, :func:`cross_check` compares the two: every scenario must have done what it
 was meant to (a forged share found invalid, a copy found a copy, …), otherwise
-:class:`~devnet.simulate.errors.InconsistentOutcome` is raised.
+:class:`~devnet.simulate.errors.InconsistentOutcomeError` is raised.
 
 Conventions: keys and roots are lowercase hex (roots big-endian, as on the wire); block hashes
 are in display order (as bitcoind prints them); actuaries are named by roster index (1-based)
@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from devnet.simulate.errors import InconsistentOutcome
+from devnet.simulate.errors import InconsistentOutcomeError
 from devnet.simulate.oracle import MonthState, Package, RoundState, State
 
 if TYPE_CHECKING:
@@ -54,9 +54,6 @@ def build_answer_key(sim: Simulation) -> dict[str, Any]:
         "users": cfg.users,
         "paillier_bits": cfg.paillier_bits,
         "scenarios": [s.label() for s in cfg.scenarios],
-        "founder": sim.founder.hex(),
-        "operator": sim.operator.key.hex(),
-        "vault": [v.hex() for v in rp.vault],
         "params": {
             "id": state.params.id,
             "height": state.params.height,
@@ -273,7 +270,7 @@ def write_inscriptions(sim: Simulation, path: Path) -> None:
 
 # ----------------------------------------------------------------------------------------
 def cross_check(sim: Simulation) -> list[str]:
-    """Intentions against outcomes: raises :class:`InconsistentOutcome` when something the
+    """Intentions against outcomes: raises :class:`InconsistentOutcomeError` when something the
     simulator did had not the effect it meant; returns the scenarios that found no occasion
     to act (e.g. too few actuaries for the roles), which are warnings."""
     state = sim.state
@@ -372,5 +369,5 @@ def cross_check(sim: Simulation) -> list[str]:
                 ):
                     problems.append(f"honest package {p.id} invalid: {p.problem}")
     if problems:
-        raise InconsistentOutcome("; ".join(problems))
+        raise InconsistentOutcomeError("; ".join(problems))
     return warnings

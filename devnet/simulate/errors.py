@@ -13,6 +13,6 @@ class ScenarioError(SimulationError):
     """A scenario list that cannot be played (unknown name, bad month, conflicting roles)."""
 
 
-class InconsistentOutcome(SimulationError):
+class InconsistentOutcomeError(SimulationError):
     """What was mined disagrees with what the simulator meant to do (a simulator bug, or a
     protocol library that changed under it): e.g. an honest share found invalid."""

@@ -4,7 +4,7 @@ the Merkle roots (PROTOCOL.md §6, §7), and the module the founder inscribed.
 Computed once per (month, block hash at S_M, months-tree root before M) and cached: actuary
 clients share the results (public data, no secrets). Both the inscribed module (what clients
 publish) and the Python reference (what the simulator's own bookkeeping judges with) run; a
-difference raises :class:`~devnet.simulate.errors.InconsistentOutcome`.
+difference raises :class:`~devnet.simulate.errors.InconsistentOutcomeError`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from devnet.simulate.errors import InconsistentOutcome
+from devnet.simulate.errors import InconsistentOutcomeError
 from devnet.simulate.view import ChainView
 from drey.allocation_file import write_allocation_file
 from drey.crypto.poseidon import field_to_bytes
@@ -79,7 +79,7 @@ class PublicComputations:
             ]
             module = assemble_module(manifest, parts)
             if isinstance(module, AssemblyFailure):
-                raise InconsistentOutcome(f"the inscribed formula does not assemble: {module}")
+                raise InconsistentOutcomeError(f"the inscribed formula does not assemble: {module}")
             self._module = module
         return self._module
 
@@ -132,7 +132,7 @@ class PublicComputations:
         reference = allocate_reference(rows, pool=pool)
         from_module = run_formula(self.module(view), rows, pool=pool)
         if isinstance(from_module, FormulaFailure) or list(from_module) != list(reference):
-            raise InconsistentOutcome(
+            raise InconsistentOutcomeError(
                 f"{month}: the inscribed module and the Python reference disagree "
                 f"({from_module if isinstance(from_module, FormulaFailure) else 'values'})"
             )

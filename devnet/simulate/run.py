@@ -34,6 +34,7 @@ from devnet.simulate.config import SimulationConfig
 from devnet.simulate.customers import MAX_DEPOSIT, Customers
 from devnet.simulate.director import Director
 from devnet.simulate.errors import ScenarioError, SimulationError
+from devnet.simulate.identity import NetworkIdentity
 from devnet.simulate.oracle import MonthState, Oracle, RoundState, State
 from devnet.simulate.posting import Registry, aux_for, envelope_of
 from devnet.simulate.public import PublicComputations
@@ -52,6 +53,7 @@ COIN = 100_000_000
 class SimulationReport:
     datadir: Path
     answer_key: Path
+    identity: Path
     tip_height: int
     blocks: int
     seconds: float
@@ -91,6 +93,17 @@ class Simulation:
         self.timings: dict[str, float] = {}
         self.reorgs: list[dict[str, object]] = []
 
+    def identity(self) -> NetworkIdentity:
+        """The network's identity (founder, operator, vault scripts), for ``network.json``."""
+        rp = self.state.resolved
+        assert rp is not None
+        return NetworkIdentity(
+            network="regtest",
+            founder=self.founder,
+            operator=self.operator.key,
+            vault_scripts=tuple(rp.vault),
+        )
+
     # ------------------------------------------------------------------------------------
     def run(self) -> SimulationReport:
         cfg = self.config
@@ -109,6 +122,7 @@ class Simulation:
             key = build_answer_key(self)
         finally:
             chain.close()
+        identity_path = self.identity().write(cfg.datadir)
         key_path = cfg.datadir / "answer_key.json"
         key_path.write_text(json.dumps(key, indent=1, sort_keys=False) + "\n")
         write_inscriptions(self, cfg.datadir / "inscriptions.jsonl")
@@ -119,6 +133,7 @@ class Simulation:
         return SimulationReport(
             datadir=cfg.datadir,
             answer_key=key_path,
+            identity=identity_path,
             tip_height=self.state.tip,
             blocks=self.state.tip,
             seconds=self.timings["total"],

@@ -14,7 +14,7 @@ from math import ceil
 
 from btc import OutPoint, Transaction, TxIn, TxOut
 from btc.hashes import sha256d
-from devnet.errors import BadArgument, TxBuildError
+from devnet.errors import BadArgumentError, TxBuildError
 from devnet.tx.keys import KeyPair
 from devnet.tx.taproot import (
     SIGHASH_DEFAULT,
@@ -77,10 +77,10 @@ def coinbase_transaction(
     nSequence 0xfffffffe and nLockTime height − 1, the payout first, the witness commitment last
     with a 32-zero-byte reserved value in the coinbase witness."""
     if height < 1:
-        raise BadArgument(f"coinbase height must be ≥ 1, got {height}")
+        raise BadArgumentError(f"coinbase height must be ≥ 1, got {height}")
     script_sig = script_num(height) + script_num(extranonce)
     if len(script_sig) > 100:
-        raise BadArgument("coinbase scriptSig exceeds 100 bytes")
+        raise BadArgumentError("coinbase scriptSig exceeds 100 bytes")
     outputs = [TxOut(value, script_pubkey), *extra_outputs]
     witness: tuple[bytes, ...] = ()
     if witness_commitment is not None:
@@ -146,7 +146,9 @@ def sign_transaction(
     ``spent_outputs`` lists the output each input spends (BIP341 commits to all of them).
     """
     if len(spends) != len(tx.inputs):
-        raise BadArgument(f"need one spend (or None) per input: {len(spends)} for {len(tx.inputs)}")
+        raise BadArgumentError(
+            f"need one spend (or None) per input: {len(spends)} for {len(tx.inputs)}"
+        )
     inputs = list(tx.inputs)
     for i, spend in enumerate(spends):
         if spend is None:
@@ -180,7 +182,7 @@ def sign_transaction(
 def fee_for(vsize: int, fee_rate: float) -> int:
     """Fee in sats for ``vsize`` virtual bytes at ``fee_rate`` sat/vB, rounded up."""
     if fee_rate < 0:
-        raise BadArgument(f"fee rate must be ≥ 0 sat/vB, got {fee_rate}")
+        raise BadArgumentError(f"fee rate must be ≥ 0 sat/vB, got {fee_rate}")
     return ceil(vsize * fee_rate - 1e-9)
 
 

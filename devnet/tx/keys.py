@@ -13,7 +13,7 @@ from hashlib import sha256
 
 from coincurve import PrivateKey, PublicKeyXOnly
 
-from devnet.errors import BadArgument
+from devnet.errors import BadArgumentError
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
@@ -36,10 +36,10 @@ class KeyPair:
 
     def __post_init__(self) -> None:
         if len(self.secret) != 32:
-            raise BadArgument(f"secret key must be 32 bytes, got {len(self.secret)}")
+            raise BadArgumentError(f"secret key must be 32 bytes, got {len(self.secret)}")
         d = int.from_bytes(self.secret, "big")
         if not 0 < d < SECP256K1_N:
-            raise BadArgument("secret key out of range [1, n-1]")
+            raise BadArgumentError("secret key out of range [1, n-1]")
 
     @property
     def xonly(self) -> bytes:
@@ -53,7 +53,7 @@ class KeyPair:
     def sign(self, msg32: bytes) -> bytes:
         """BIP340 signature of a 32-byte message with deterministic aux randomness."""
         if len(msg32) != 32:
-            raise BadArgument(f"BIP340 message must be 32 bytes, got {len(msg32)}")
+            raise BadArgumentError(f"BIP340 message must be 32 bytes, got {len(msg32)}")
         aux = tagged_hash("devnet/aux", self.aux_seed + self.secret + msg32)
         return PrivateKey(self.secret).sign_schnorr(msg32, aux)
 
@@ -64,10 +64,10 @@ class KeyPair:
             d = SECP256K1_N - d
         t = int.from_bytes(tweak, "big")
         if t >= SECP256K1_N:
-            raise BadArgument("taproot tweak exceeds the curve order")
+            raise BadArgumentError("taproot tweak exceeds the curve order")
         d2 = (d + t) % SECP256K1_N
         if d2 == 0:
-            raise BadArgument("tweaked secret is zero")
+            raise BadArgumentError("tweaked secret is zero")
         return KeyPair(d2.to_bytes(32, "big"), self.aux_seed)
 
 

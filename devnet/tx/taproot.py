@@ -17,7 +17,7 @@ from coincurve import PublicKeyXOnly
 
 from btc import Transaction, TxOut
 from btc.compact_size import encode_compact_size
-from devnet.errors import BadArgument, TxBuildError
+from devnet.errors import BadArgumentError, TxBuildError
 from devnet.tx.keys import SECP256K1_N, KeyPair, tagged_hash
 
 TAPSCRIPT_LEAF_VERSION = 0xC0
@@ -42,7 +42,7 @@ def tapbranch_hash(a: bytes, b: bytes) -> bytes:
 def p2tr_script(output_key: bytes) -> bytes:
     """``OP_1 <32-byte x-only key>``."""
     if len(output_key) != 32:
-        raise BadArgument(f"taproot output key must be 32 bytes, got {len(output_key)}")
+        raise BadArgumentError(f"taproot output key must be 32 bytes, got {len(output_key)}")
     return b"\x51\x20" + output_key
 
 
@@ -87,7 +87,7 @@ class TaprootOutput:
 
     def __post_init__(self) -> None:
         if len(self.internal_key) != 32:
-            raise BadArgument(f"internal key must be 32 bytes, got {len(self.internal_key)}")
+            raise BadArgumentError(f"internal key must be 32 bytes, got {len(self.internal_key)}")
         root, paths = _build_tree([leaf.hash for leaf in self.leaves])
         object.__setattr__(self, "_root", root)
         object.__setattr__(self, "_paths", paths)
@@ -115,7 +115,9 @@ class TaprootOutput:
     def control_block(self, leaf_index: int) -> bytes:
         """BIP341 control block: (leaf version | parity) ‖ internal key ‖ merkle path."""
         if not 0 <= leaf_index < len(self.leaves):
-            raise BadArgument(f"leaf index {leaf_index} out of range ({len(self.leaves)} leaves)")
+            raise BadArgumentError(
+                f"leaf index {leaf_index} out of range ({len(self.leaves)} leaves)"
+            )
         leaf = self.leaves[leaf_index]
         return (
             bytes((leaf.leaf_version | self.parity,))
@@ -162,17 +164,17 @@ def taproot_sighash(
 ) -> bytes:
     """BIP341 signature hash; ``leaf_hash`` given means a BIP342 script-path spend."""
     if hash_type not in _VALID_HASH_TYPES:
-        raise BadArgument(f"invalid taproot hash type {hash_type:#04x}")
+        raise BadArgumentError(f"invalid taproot hash type {hash_type:#04x}")
     if len(spent_outputs) != len(tx.inputs):
-        raise BadArgument(
+        raise BadArgumentError(
             f"need one spent output per input: {len(spent_outputs)} for {len(tx.inputs)} inputs"
         )
     if not 0 <= input_index < len(tx.inputs):
-        raise BadArgument(f"input index {input_index} out of range ({len(tx.inputs)} inputs)")
+        raise BadArgumentError(f"input index {input_index} out of range ({len(tx.inputs)} inputs)")
     out_type = SIGHASH_ALL if hash_type == SIGHASH_DEFAULT else hash_type & 3
     anyone = bool(hash_type & SIGHASH_ANYONECANPAY)
     if out_type == SIGHASH_SINGLE and input_index >= len(tx.outputs):
-        raise BadArgument(f"SIGHASH_SINGLE input {input_index} has no matching output")
+        raise BadArgumentError(f"SIGHASH_SINGLE input {input_index} has no matching output")
     parts = [bytes((0, hash_type)), pack("<iI", tx.version, tx.locktime)]
     if not anyone:
         parts.append(sha256(b"".join(i.prevout.serialize() for i in tx.inputs)).digest())

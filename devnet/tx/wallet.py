@@ -20,7 +20,7 @@ from typing import Literal
 
 from btc import Block, OutPoint, Transaction, TxIn, TxOut
 from btc.ord.envelope import Envelope, reveal_script
-from devnet.errors import BadArgument, InsufficientFunds, TxBuildError
+from devnet.errors import BadArgumentError, InsufficientFundsError, TxBuildError
 from devnet.tx.build import (
     COINBASE_MATURITY,
     DUST_P2TR,
@@ -168,10 +168,10 @@ class Wallet:
         maturity is checked against it). Change below the P2TR dust limit goes to the fee.
         """
         if not outputs:
-            raise BadArgument("fund() needs at least one output")
+            raise BadArgumentError("fund() needs at least one output")
         target = sum(o.value for o in outputs)
         if any(o.value < 0 for o in outputs):
-            raise BadArgument("output values must be ≥ 0")
+            raise BadArgumentError("output values must be ≥ 0")
         change_spk = change_script if change_script is not None else self.script_pubkey
         candidates = self.spendable(
             next_height, include_unconfirmed=include_unconfirmed, max_coin_height=max_coin_height
@@ -193,7 +193,7 @@ class Wallet:
             if total >= target + fee_for(with_placeholders(tx, spends).vsize, fee_rate):
                 break
         else:
-            raise InsufficientFunds(
+            raise InsufficientFundsError(
                 f"wallet {self.name!r}: need {target} sats plus fee for a block at height "
                 f"{next_height}, have {total} spendable in {len(candidates)} coins"
             )
@@ -212,7 +212,7 @@ class Wallet:
         """One transaction creating ``count`` coins of ``value`` to this wallet (to fund many
         parallel transactions in a later block)."""
         if count < 1:
-            raise BadArgument(f"split count must be ≥ 1, got {count}")
+            raise BadArgumentError(f"split count must be ≥ 1, got {count}")
         return self.fund(
             [TxOut(value, self.script_pubkey)] * count, next_height=next_height, fee_rate=fee_rate
         )
@@ -225,7 +225,7 @@ class Wallet:
             if coin.value >= min_value:
                 self._reserved.add(coin.outpoint)
                 return coin
-        raise InsufficientFunds(
+        raise InsufficientFundsError(
             f"wallet {self.name!r}: no single coin of at least {min_value} sats spendable at "
             f"height {next_height}"
         )
@@ -262,9 +262,9 @@ class Wallet:
         input 1 (ord: not the first input; a curse before the jubilee height, nothing after).
         """
         if not envelopes:
-            raise BadArgument("inscribe() needs at least one envelope")
+            raise BadArgumentError("inscribe() needs at least one envelope")
         if postage < DUST_P2TR:
-            raise BadArgument(f"postage {postage} is below the P2TR dust limit {DUST_P2TR}")
+            raise BadArgumentError(f"postage {postage} is below the P2TR dust limit {DUST_P2TR}")
         n_out = len(envelopes) if layout == "separate" else 1
         if destination is None:
             dests = [self.script_pubkey] * n_out
@@ -273,7 +273,7 @@ class Wallet:
         else:
             dests = list(destination)
             if len(dests) != n_out:
-                raise BadArgument(
+                raise BadArgumentError(
                     f"need {n_out} destinations for layout {layout!r}, got {len(dests)}"
                 )
         envs = list(envelopes)

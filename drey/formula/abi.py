@@ -28,7 +28,7 @@ _NO_IMMEDIATE = (
 )
 
 
-class _Bad(Exception):
+class _BadModuleError(Exception):
     pass
 
 
@@ -36,19 +36,19 @@ class _Reader(ByteReader):
     __slots__ = ()
 
     def __init__(self, data: bytes, pos: int, end: int) -> None:
-        super().__init__(data, pos, end, error=_Bad)
+        super().__init__(data, pos, end, error=_BadModuleError)
 
     def valtype(self, where: str) -> None:
         t = self.byte()
         if t in _FLOAT_TYPES:
-            raise _Bad(f"{_FLOAT_TYPES[t]} value type in {where}")
+            raise _BadModuleError(f"{_FLOAT_TYPES[t]} value type in {where}")
 
 
 def _types(r: _Reader) -> None:
     for _ in range(r.uleb()):
         form = r.byte()
         if form != 0x60:
-            raise _Bad(f"type form 0x{form:02x} is not a function type")
+            raise _BadModuleError(f"type form 0x{form:02x} is not a function type")
         for _ in range(r.uleb()):
             r.valtype("a function type")
         for _ in range(r.uleb()):
@@ -67,7 +67,7 @@ def _blocktype(r: _Reader) -> None:
     if b == 0x40:
         r.pos += 1
     elif b in _FLOAT_TYPES:
-        raise _Bad(f"{_FLOAT_TYPES[b]} block type")
+        raise _BadModuleError(f"{_FLOAT_TYPES[b]} block type")
     elif b in (0x7F, 0x7E, 0x70, 0x6F):
         r.pos += 1
     else:
@@ -86,7 +86,7 @@ def _instructions(r: _Reader, *, until_end: bool) -> None:
                 depth -= 1
             continue
         if op in _FLOAT_OPS or op in _FLOAT_MEM or op in (0x43, 0x44):
-            raise _Bad(f"float instruction 0x{op:02x} at byte {at}")
+            raise _BadModuleError(f"float instruction 0x{op:02x} at byte {at}")
         if op in (0x02, 0x03, 0x04):
             _blocktype(r)
             depth += 1
@@ -113,7 +113,7 @@ def _instructions(r: _Reader, *, until_end: bool) -> None:
         elif op == 0xFC:
             sub = r.uleb()
             if sub <= 7:
-                raise _Bad(f"float instruction 0xfc {sub} at byte {at}")
+                raise _BadModuleError(f"float instruction 0xfc {sub} at byte {at}")
             if sub in (8, 12, 14):
                 r.uleb()
                 r.uleb()
@@ -125,11 +125,11 @@ def _instructions(r: _Reader, *, until_end: bool) -> None:
             elif sub == 11:
                 r.byte()
             else:
-                raise _Bad(f"unknown instruction 0xfc {sub} at byte {at}")
+                raise _BadModuleError(f"unknown instruction 0xfc {sub} at byte {at}")
         else:
-            raise _Bad(f"unsupported instruction 0x{op:02x} at byte {at}")
+            raise _BadModuleError(f"unsupported instruction 0x{op:02x} at byte {at}")
     if until_end:
-        raise _Bad("expression without end")
+        raise _BadModuleError("expression without end")
 
 
 def _code(r: _Reader) -> None:
@@ -137,7 +137,7 @@ def _code(r: _Reader) -> None:
         size = r.uleb()
         body_end = r.pos + size
         if body_end > r.end:
-            raise _Bad("truncated function body")
+            raise _BadModuleError("truncated function body")
         body = _Reader(r.data, r.pos, body_end)
         for _ in range(body.uleb()):
             body.uleb()
@@ -170,6 +170,6 @@ def float_free_problem(module: bytes) -> str | None:
             elif section == 10:
                 _code(sub)
             r.pos = end
-    except _Bad as exc:
+    except _BadModuleError as exc:
         return str(exc)
     return None

@@ -15,7 +15,13 @@ from btc import Block, BlockHeader, TxOut
 from btc.ord.envelope import Envelope
 from btc.scan import scan_block
 from devnet.chain import Chain
-from devnet.errors import BadArgument, BlockRejected, DataDirBusy, DataDirError, InsufficientFunds
+from devnet.errors import (
+    BadArgumentError,
+    BlockRejectedError,
+    DataDirBusyError,
+    DataDirError,
+    InsufficientFundsError,
+)
 from devnet.tx.wallet import Wallet
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,7 +57,7 @@ def test_core_layout_and_reopen_gives_same_tip(tmp_path: Path, envelopes: list[E
 def test_busy_datadir_in_process_and_from_another_process(tmp_path: Path) -> None:
     root = tmp_path / "dd"
     with Chain.create(root):
-        with pytest.raises(DataDirBusy, match="cannot obtain a lock"):
+        with pytest.raises(DataDirBusyError, match="cannot obtain a lock"):
             Chain.open(root)
         proc = subprocess.run(
             [sys.executable, "-m", "devnet", "mine", "--datadir", str(root)],
@@ -78,7 +84,7 @@ def test_invalid_blocks_are_rejected_with_the_kernels_reason(chain: Chain) -> No
     from devnet.chain import grind
 
     bad_root = Block(grind(bad_root.header), bad_root.transactions)
-    with pytest.raises(BlockRejected) as exc:
+    with pytest.raises(BlockRejectedError) as exc:
         _submit_or_raise(chain, bad_root)
     assert exc.value.reason == "bad-txnmrklroot"
     assert exc.value.debug == "hashMerkleRoot mismatch"
@@ -88,7 +94,7 @@ def test_invalid_blocks_are_rejected_with_the_kernels_reason(chain: Chain) -> No
     wit = list(cr.reveal.inputs[0].witness)
     wit[0] = bytes([wit[0][0] ^ 1]) + wit[0][1:]
     forged = replace(cr.reveal, inputs=(replace(cr.reveal.inputs[0], witness=tuple(wit)),))
-    with pytest.raises(BlockRejected) as exc:
+    with pytest.raises(BlockRejectedError) as exc:
         chain.mine_block([cr.commit, forged])
     assert exc.value.reason == "block-script-verify-flag-failed (Invalid Schnorr signature)"
     assert exc.value.result == "CONSENSUS"
@@ -100,9 +106,9 @@ def test_invalid_blocks_are_rejected_with_the_kernels_reason(chain: Chain) -> No
     # Timestamp not after the median time past.
     old = chain.build_block(time=chain.tip.median_time_past, check_time=False)
     assert chain.submit_block(old).reason == "time-too-old"
-    with pytest.raises(BadArgument, match="must exceed the median time past"):
+    with pytest.raises(BadArgumentError, match="must exceed the median time past"):
         chain.build_block(time=chain.tip.median_time_past)
-    with pytest.raises(BadArgument, match="more than 2 hours in the future"):
+    with pytest.raises(BadArgumentError, match="more than 2 hours in the future"):
         chain.build_block(time=2**32 - 1)
     # Nothing of that moved the tip; the reservations of the rejected block were released.
     assert chain.tip.hash == tip
@@ -113,7 +119,7 @@ def test_invalid_blocks_are_rejected_with_the_kernels_reason(chain: Chain) -> No
 def _submit_or_raise(chain: Chain, block: Block) -> None:
     result = chain.submit_block(block)
     if result.status == "rejected":
-        raise BlockRejected(
+        raise BlockRejectedError(
             block.header.hash_hex, reason=result.reason, debug=result.debug, result=result.result
         )
 
@@ -182,14 +188,14 @@ def test_fork_reorgs_and_wallet_follows(chain: Chain) -> None:
         side[-1].hash: "valid-headers",
     }
     assert chain.fork_point(old_tip).height == fork_height
-    with pytest.raises(BadArgument, match="outside the active chain"):
+    with pytest.raises(BadArgumentError, match="outside the active chain"):
         chain.fork(chain.height + 1)
 
 
 def test_coinbase_maturity_and_many_commits_in_one_block(tmp_path: Path, ord_decoder: Any) -> None:
     with Chain.create(tmp_path / "dd", seed="maturity") as c:
         c.mine(99)
-        with pytest.raises(InsufficientFunds, match="height 100"):
+        with pytest.raises(InsufficientFundsError, match="height 100"):
             c.wallet.send(c.wallet.script_pubkey, 1000, next_height=100)
         c.mine(1)  # the height-1 coinbase can be spent in block 101 (100 confirmations)
         pairs = [

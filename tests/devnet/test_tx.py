@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from btc import OutPoint, Transaction, TxIn, TxOut
 from btc.script import OP_CHECKSIG, OP_CHECKSIGADD, encode_script
-from devnet.errors import BadArgument
+from devnet.errors import BadArgumentError
 from devnet.node.encoding import descriptor_checksum, encode_base58check, encode_segwit_address
 from devnet.tx.build import (
     KeyPathSpend,
@@ -137,11 +137,11 @@ def test_script_path_single_and_multisig_leaves_verify_in_core() -> None:
 
 def test_sighash_rejects_bad_arguments() -> None:
     tx = Transaction(2, (TxIn(OutPoint(bytes(32), 0)),), (), 0)
-    with pytest.raises(BadArgument, match="invalid taproot hash type"):
+    with pytest.raises(BadArgumentError, match="invalid taproot hash type"):
         taproot_sighash(tx, 0, [TxOut(1, b"")], hash_type=0x04)
-    with pytest.raises(BadArgument, match="one spent output per input"):
+    with pytest.raises(BadArgumentError, match="one spent output per input"):
         taproot_sighash(tx, 0, [])
-    with pytest.raises(BadArgument, match="SIGHASH_SINGLE input 0 has no matching output"):
+    with pytest.raises(BadArgumentError, match="SIGHASH_SINGLE input 0 has no matching output"):
         taproot_sighash(tx, 0, [TxOut(1, b"")], hash_type=SIGHASH_SINGLE)
 
 

@@ -11,9 +11,9 @@ import pytest
 
 from drey.messages import xonly_public_key
 from drey.rules import Evaluation
-from pipelines.examples import example_queries
 
 from .chainfix import ACTUARY_SECRET, FIRST_MONTH, DemoChain
+from .examples import example_queries
 from .harness import Pipeline
 
 

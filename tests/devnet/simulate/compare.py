@@ -12,16 +12,15 @@ from .decode import decode_datadir
 
 def rules_evaluation(run: Run) -> Evaluation:
     """The rules engine on the decoded blocks of ``run`` (messages and chain view only)."""
-    key = run.key
     decoded = decode_datadir(
         run.datadir,
-        founder=bytes.fromhex(key["founder"]),
-        vault=[bytes.fromhex(v) for v in key["vault"]],
+        founder=run.identity.founder,
+        vault=list(run.identity.vault_scripts),
     )
     return evaluate(
         decoded.chain,
         decoded.messages,
-        founder=bytes.fromhex(key["founder"]),
+        founder=run.identity.founder,
         tip_height=decoded.tip,
         formula_parts=decoded.parts,
     )

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from devnet.simulate import SimulationConfig, SimulationReport, parse_scenarios, run_simulation
+from devnet.simulate.identity import NETWORK_FILE, NetworkIdentity
 
 FIRST_MONTH = "2024-03"
 
@@ -22,6 +23,7 @@ FIRST_MONTH = "2024-03"
 class Run:
     report: SimulationReport
     key: dict[str, Any]
+    identity: NetworkIdentity
     inscriptions: list[dict[str, Any]]
 
     @property
@@ -34,7 +36,9 @@ def run(tmp: Path, **kwargs: Any) -> Run:
     report = run_simulation(config)
     key = json.loads(report.answer_key.read_text())
     lines = (tmp / "inscriptions.jsonl").read_text().splitlines()
-    return Run(report, key, [json.loads(x) for x in lines])
+    identity = NetworkIdentity.load(report.datadir)
+    assert report.identity == report.datadir / NETWORK_FILE
+    return Run(report, key, identity, [json.loads(x) for x in lines])
 
 
 @pytest.fixture(scope="session")

@@ -129,8 +129,8 @@ def test_every_block_validates_in_a_fresh_kernel(all_scenarios: Run, tmp_path: P
     key = all_scenarios.key
     decoded = decode_datadir(
         all_scenarios.datadir,
-        founder=bytes.fromhex(key["founder"]),
-        vault=[bytes.fromhex(v) for v in key["vault"]],
+        founder=all_scenarios.identity.founder,
+        vault=list(all_scenarios.identity.vault_scripts),
     )
     assert decoded.tip == key["chain"]["tip_height"]
     assert decoded.hashes[-1][::-1].hex() == key["chain"]["tip_hash"]
@@ -152,8 +152,8 @@ def test_indexer_decodes_exactly_what_was_inscribed(all_scenarios: Run) -> None:
     key = all_scenarios.key
     decoded = decode_datadir(
         all_scenarios.datadir,
-        founder=bytes.fromhex(key["founder"]),
-        vault=[bytes.fromhex(v) for v in key["vault"]],
+        founder=all_scenarios.identity.founder,
+        vault=list(all_scenarios.identity.vault_scripts),
     )
     made = {i["id"]: i for i in all_scenarios.inscriptions if i["kind"] != "formula_part"}
     assert set(decoded.drey_inscriptions) == set(made)

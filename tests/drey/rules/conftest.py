@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from drey.crypto.paillier import PaillierDealing
-from drey.rules.testing import ScenarioBuilder, ScenarioKeys
+
+from .scenario import ScenarioBuilder, ScenarioKeys
 
 KEYS_FILE = Path(__file__).parents[1] / "data" / "paillier_test_keys.json"
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from drey.rules.memo import Memo, memo_key
-from drey.rules.testing import ScenarioBuilder
+
+from .scenario import ScenarioBuilder
 
 
 def test_memo_key_separates_tags_parts_and_types() -> None:

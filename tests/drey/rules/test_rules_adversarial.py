@@ -23,7 +23,8 @@ from drey.messages import (
     xonly_public_key,
 )
 from drey.rules import Decision, Evaluation, PositionedMessage
-from drey.rules.testing import (
+
+from .scenario import (
     RoundPlan,
     ScenarioBuilder,
     ScenarioKeys,

@@ -8,7 +8,8 @@ from drey.crypto import ecvrf
 from drey.election import vrf_alpha
 from drey.messages import Vrf
 from drey.rules import CountedVrf, count_vrfs, elect, need_for, race_quorum, roster_stakes
-from drey.rules.testing import ScenarioBuilder, ScenarioKeys
+
+from .scenario import ScenarioBuilder, ScenarioKeys
 
 MONTH = "2025-01"
 

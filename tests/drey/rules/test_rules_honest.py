@@ -10,7 +10,8 @@ from drey.crypto.poseidon import field_to_bytes, poseidon2
 from drey.formula import allocate_reference
 from drey.rules import evaluate
 from drey.rules.calendar import month_index
-from drey.rules.testing import ScenarioBuilder
+
+from .scenario import ScenarioBuilder
 
 
 def _naive_root(leaves: list[int]) -> int:

@@ -6,7 +6,8 @@ import hashlib
 
 from drey.messages import Plan, Stake, xonly_public_key
 from drey.rules import Holding, bind_stakes_and_plans, formula_rows, snapshot_heights
-from drey.rules.testing import ScenarioBuilder, ScenarioKeys
+
+from .scenario import ScenarioBuilder, ScenarioKeys
 
 OTHER_SCRIPT = bytes.fromhex("0014") + bytes(20)
 

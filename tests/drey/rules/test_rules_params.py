@@ -7,7 +7,8 @@ from dataclasses import replace
 
 from drey.messages import Params
 from drey.rules import find_first_params, resolve_params, snapshot_heights
-from drey.rules.testing import ScenarioBuilder, ScenarioKeys
+
+from .scenario import ScenarioBuilder, ScenarioKeys
 
 
 def test_first_params_is_the_first_founder_signed_one(keys: ScenarioKeys) -> None:

@@ -11,7 +11,8 @@ from drey.rules import (
     counting_secondaries,
     first_reaching,
 )
-from drey.rules.testing import ScenarioBuilder, ScenarioKeys
+
+from .scenario import ScenarioBuilder, ScenarioKeys
 
 MONTH = "2025-01"
 ROOTS = ((1).to_bytes(32, "big"), 3, (2).to_bytes(32, "big"))

@@ -12,7 +12,8 @@ from drey.messages import AllocationRef, Proof, Result
 from drey.rules import Expected, RacePackage, judge_result, open_package, process_shares
 from drey.rules.reveal import ShareLedger, reveal
 from drey.rules.share_proofs import ShareVerifier
-from drey.rules.testing import ScenarioBuilder, ScenarioKeys
+
+from .scenario import ScenarioBuilder, ScenarioKeys
 
 MONTH = "2025-01"
 ROOTS = ((1).to_bytes(32, "big"), 3, (2).to_bytes(32, "big"))

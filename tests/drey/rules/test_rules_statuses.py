@@ -5,7 +5,8 @@ and months not reached yet."""
 from __future__ import annotations
 
 from drey.rules import evaluate
-from drey.rules.testing import RoundPlan, ScenarioBuilder
+
+from .scenario import RoundPlan, ScenarioBuilder
 
 
 def test_shares_stay_valid_until_the_window_ends_after_an_early_acceptance(

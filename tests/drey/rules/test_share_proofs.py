@@ -8,7 +8,8 @@ from dataclasses import replace
 
 from drey.crypto.paillier import decryption_share, encrypt
 from drey.rules.share_proofs import ShareVerifier, verdict_key
-from drey.rules.testing import ScenarioKeys
+
+from .scenario import ScenarioKeys
 
 
 def _jobs(keys: ScenarioKeys, n: int) -> list:

@@ -120,7 +120,7 @@ def _handler(proxy: TamperProxy) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        do_GET = do_POST = _relay
+        do_GET = do_POST = _relay  # noqa: N815  (http.server's handler names)
 
     return Handler
 

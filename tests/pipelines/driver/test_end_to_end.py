@@ -12,11 +12,11 @@ from dataclasses import dataclass
 import duckdb
 import pytest
 
-from pipelines.answer_key import compare
-from pipelines.network import Devnet, follow_to_tip, serve, simulate
-from pipelines.runner import build_all
+from pipelines.driver.compare import compare
+from pipelines.driver.network import Devnet, follow_to_tip, serve, simulate
+from pipelines.driver.runner import build_all
 
-from .harness import Pipeline, make_pipeline
+from ..harness import Pipeline, make_pipeline
 
 pytestmark = pytest.mark.slow
 

@@ -13,19 +13,20 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.network import Devnet, serve
+from pipelines.driver import main as driver_main
+from pipelines.driver.network import Devnet, serve
 
-from ..indexer.follow.helpers import write_toml
+from ...indexer.follow.helpers import write_toml
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SMALL = ["--months", "2", "--users", "20", "--scenarios", "honest", "--seed", "main-job"]
 
 
 def _run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "pipelines.main", "run", *args],
+        [sys.executable, "-m", "pipelines.driver.main", "run", *args],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -87,3 +88,33 @@ def test_main_job_refuses_bad_arguments(tmp_path: Path) -> None:
     bad = _run("--scenarios", "nonsense", "--workdir", str(tmp_path / "w"))
     assert bad.returncode == 2
     assert "unknown scenario 'nonsense'" in bad.stdout
+    toml = tmp_path / "node.toml"
+    toml.write_text(
+        f'network = "regtest"\nshard_root = "{tmp_path / "shards"}"\n'
+        '[node]\nrpc_url = "http://127.0.0.1:9/"\n'
+    )
+    short = _run("--node-config", str(toml), "--founder", "ab" * 31, "--workdir", str(tmp_path))
+    assert short.returncode == 2
+    assert "founder key must be 32 bytes" in short.stdout
+    not_hex = _run("--node-config", str(toml), "--founder", "zz" * 32, "--workdir", str(tmp_path))
+    assert not_hex.returncode == 2 and "founder key is not hex" in not_hex.stdout
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    on_file = _run("--workdir", str(a_file))
+    assert on_file.returncode == 1 and "File exists" in on_file.stdout
+
+
+def test_main_job_reports_a_bug_as_a_bug(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An exception that is none of ours (here a ValueError from deep inside) is a bug: exit
+    70 with its traceback, never "bad arguments"."""
+
+    def broken(*_args: object) -> int:
+        raise ValueError("an invariant broke")
+
+    monkeypatch.setattr(driver_main, "run", broken)
+    assert driver_main.main(["run"]) == driver_main.EXIT_BUG
+    captured = capsys.readouterr()
+    assert "ValueError: an invariant broke" in captured.err
+    assert "internal error (a bug)" in captured.out

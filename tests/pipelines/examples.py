@@ -6,9 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pipelines.settings import REPO
-
-SCHEMA_DOC = REPO / "docs" / "schema.md"
+SCHEMA_DOC = Path(__file__).resolve().parents[2] / "docs" / "schema.md"
 SECTION = "# Warehouse views"
 _SQL_BLOCK = re.compile(r"```sql\n(.*?)```", re.S)
 

@@ -1,4 +1,4 @@
-"""The main job: ``drey-warehouse run`` (console-script ready: ``pipelines.main:main``).
+"""The main job: ``drey-warehouse run`` (console-script ready: ``pipelines.driver.main:main``).
 
 With no node configured it builds a devnet with the actuary network (``devnet.simulate``:
 12 months, every scenario), serves it with the dev node, follows it into shards
@@ -8,9 +8,11 @@ simulator's answer key. With ``--node-config`` (the follower's TOML: RPC, REST, 
 scripts) and ``--founder`` it follows that node instead. ``--watch`` then stays at the tip:
 every commit of the follower runs the sensors' incremental runs until Ctrl-C.
 
-Exit codes: 0 ok (findings about the chain are not errors), 1 a run failed, 2 bad
-arguments, 3 the warehouse differs from the answer key, 4 another writer holds the warehouse
-store (a Dagster run, another main job) past the wait.
+Exit codes: 0 ok (findings about the chain are not errors), 1 a run failed or the machine
+refused (disk, permissions), 2 bad
+arguments or settings, 3 the warehouse differs from the answer key, 4 another writer holds the
+warehouse store (a Dagster run, another main job) past the wait, 70 an internal error (a bug:
+the traceback is printed; please report it).
 
 The main job holds the store's writer lock (``pipelines/writer_lock.py``) for each build and
 each ``--watch`` tick, so no Dagster run launched meanwhile writes between its runs.
@@ -25,6 +27,7 @@ import shutil
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -33,12 +36,12 @@ import duckdb
 from rich.console import Console
 
 from devnet.simulate.errors import ScenarioError
+from devnet.simulate.identity import NETWORK_FILE
 from indexer.errors import ConfigError
 from indexer.follow import FollowConfig, Manifest, load_config
-from pipelines.answer_key import compare
 from pipelines.definitions import build_definitions
-from pipelines.errors import WarehouseBusyError
-from pipelines.network import (
+from pipelines.driver.compare import compare
+from pipelines.driver.network import (
     ANSWER_KEY,
     BackgroundFollower,
     Devnet,
@@ -46,12 +49,15 @@ from pipelines.network import (
     serve,
     simulate,
 )
-from pipelines.report import print_report
-from pipelines.runner import Cursors, RunFailed, build_all, tick
+from pipelines.driver.report import print_report
+from pipelines.driver.runner import Cursors, RunFailedError, build_all, tick
+from pipelines.errors import ConfigurationError, WarehouseBusyError
 from pipelines.settings import MAIN_JOB_WORKDIR, REPO, Warehouse
 from pipelines.writer_lock import writer_lock
 
+EXIT_USAGE = 2
 EXIT_BUSY = 4
+EXIT_BUG = 70  # EX_SOFTWARE (sysexits.h)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,15 +92,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console(stderr=False)
     try:
         return run(args, console)
-    except (ConfigError, ScenarioError, ValueError) as exc:
+    except (ConfigError, ConfigurationError, ScenarioError) as exc:
         console.print(f"[red]drey-warehouse: {exc}[/]")
-        return 2
-    except RunFailed as exc:
+        return EXIT_USAGE
+    except RunFailedError as exc:
         console.print(f"[red]drey-warehouse: {exc}[/]")
         return 1
     except WarehouseBusyError as exc:
         console.print(f"[red]drey-warehouse: {exc}[/]")
         return EXIT_BUSY
+    except OSError as exc:  # the machine: a full disk, a permission, a path that is a file
+        console.print(f"[red]drey-warehouse: {exc}[/]")
+        return 1
+    except Exception:  # not one of ours: a bug, never to be reported as bad arguments
+        traceback.print_exc()
+        console.print("[red]drey-warehouse: internal error (a bug); the traceback is above[/]")
+        return EXIT_BUG
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
@@ -143,13 +156,15 @@ def _instance(home: Path) -> dg.DagsterInstance:
 
 def _warehouse(shards: Path, directory: Path, founder: str) -> Warehouse:
     warehouse = Warehouse(shard_root=str(shards), warehouse_dir=str(directory), founder=founder)
-    if warehouse.founder_key is None:  # raises ValueError on a malformed key
+    if warehouse.founder_key is None:  # raises ConfigurationError on a malformed key
         raise ConfigError("the founder key is empty")
     return warehouse
 
 
 def _devnet(console: Console, datadir: Path, args: argparse.Namespace) -> Devnet:
-    if (datadir / ANSWER_KEY).exists():
+    # A devnet is reused when complete: its answer key and its identity (an older devnet
+    # without network.json is rebuilt).
+    if (datadir / ANSWER_KEY).exists() and (datadir / NETWORK_FILE).exists():
         devnet = Devnet.load(datadir)
         console.print(
             f"Reusing the devnet in {datadir} ({devnet.answer_key['months_simulated']} months, "

@@ -2,7 +2,7 @@
 like honest actuary clients would, with knobs to vary one thing at a time.
 
 Not for production keys: every secret is derived from a seed. The Paillier dealing is the
-caller's (tests load the cached 512-bit test keys; see tests/drey/test_paillier.py).
+caller's (tests load the cached 512-bit test keys; see tests/drey/crypto/test_paillier.py).
 
 Typical use::
 

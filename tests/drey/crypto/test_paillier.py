@@ -18,7 +18,7 @@ from drey.crypto import paillier as pl
 from drey.crypto.tagged import tagged_hash
 from drey.errors import CryptoError, KeyFormatError
 
-KEYS_FILE = Path(__file__).parent / "data" / "paillier_test_keys.json"
+KEYS_FILE = Path(__file__).parents[1] / "data" / "paillier_test_keys.json"
 
 
 @cache

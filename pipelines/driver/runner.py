@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
+from pipelines.errors import PipelinesError
 from pipelines.partitions import MONTHS, range_tags
 from pipelines.sensors import (
     CHAIN_JOB,
@@ -25,7 +26,7 @@ from pipelines.sensors import (
 from pipelines.settings import Warehouse
 
 
-class RunFailed(RuntimeError):
+class RunFailedError(PipelinesError):
     """A run of the pipelines failed; the message holds the failed steps' errors."""
 
 
@@ -73,7 +74,7 @@ def execute(
     asset_selection: list[dg.AssetKey] | None = None,
     quiet: bool = False,
 ) -> dg.ExecuteInProcessResult:
-    """One run of ``job``; raises :class:`RunFailed` with the failures' messages."""
+    """One run of ``job``; raises :class:`RunFailedError` with the failures' messages."""
     result = defs.resolve_job_def(job).execute_in_process(
         instance=instance,
         tags=tags,
@@ -83,7 +84,7 @@ def execute(
     )
     if not result.success:
         messages = [_failure_text(e) for e in result.all_events if e.is_failure]
-        raise RunFailed(f"{job} failed:\n" + "\n".join(dict.fromkeys(messages)))
+        raise RunFailedError(f"{job} failed:\n" + "\n".join(dict.fromkeys(messages)))
     return result
 
 

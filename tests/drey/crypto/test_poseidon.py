@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drey.crypto import poseidon as P
+from drey.crypto import poseidon as P  # noqa: N812  (P: the permutation, as in the paper)
 from drey.crypto._poseidon_native import cpu_has_mulx, load_kernel
 from drey.crypto.poseidon import (
     FIELD_MODULUS,

@@ -9,14 +9,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.driver.runner import Cursors, tick
 from pipelines.evaluation import MonthDigests
 from pipelines.partitions import range_tags, register_months
-from pipelines.runner import Cursors, tick
 from pipelines.sensors import WAREHOUSE_KEY, months_request, shards_request
 from pipelines.sources import shard_version
 
-from .chainfix import FIRST_MONTH, build_chain
-from .harness import make_pipeline
+from ..chainfix import FIRST_MONTH, build_chain
+from ..harness import make_pipeline
 
 MONTH_ASSETS = ("snapshots", "elections", "penalties", "verification", "allocations")
 

@@ -18,7 +18,7 @@ from drey.crypto import paillier as pl
 from drey.crypto.tagged import tagged_hash
 from drey.errors import EncodingError
 
-KEYS_FILE = Path(__file__).parent / "data" / "paillier_test_keys.json"
+KEYS_FILE = Path(__file__).parents[1] / "data" / "paillier_test_keys.json"
 ALICE = bytes.fromhex("11" * 32)
 BOB = bytes.fromhex("22" * 32)
 MONTH = "2025-03"

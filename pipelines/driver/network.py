@@ -17,6 +17,7 @@ from devnet.chain import Chain
 from devnet.node.server import DevNode
 from devnet.node.zmqpub import NotifierConfig
 from devnet.simulate import SimulationConfig, SimulationReport, parse_scenarios, run_simulation
+from devnet.simulate.identity import NetworkIdentity
 from indexer.follow import FollowConfig, Follower, Manifest
 
 ANSWER_KEY = "answer_key.json"
@@ -24,23 +25,25 @@ ANSWER_KEY = "answer_key.json"
 
 @dataclass(frozen=True, slots=True)
 class Devnet:
-    """A simulated devnet: its data directory and what the warehouse needs to know about it
-    (the founder key and the vault scripts, from the simulator's answer key)."""
+    """A simulated devnet: its data directory, its identity (what a follower and the warehouse
+    are told: founder key, vault scripts) and its answer key (read only by the comparison)."""
 
     datadir: Path
+    identity: NetworkIdentity
     answer_key: dict[str, Any]
 
     @property
     def founder(self) -> str:
-        return self.answer_key["founder"]
+        return self.identity.founder.hex()
 
     @property
     def vault_scripts(self) -> tuple[bytes, ...]:
-        return tuple(bytes.fromhex(v) for v in self.answer_key["vault"])
+        return self.identity.vault_scripts
 
     @classmethod
     def load(cls, datadir: Path) -> Devnet:
-        return cls(datadir, json.loads((datadir / ANSWER_KEY).read_text()))
+        key = json.loads((datadir / ANSWER_KEY).read_text())
+        return cls(datadir, NetworkIdentity.load(datadir), key)
 
 
 def simulate(
