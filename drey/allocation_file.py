@@ -182,9 +182,9 @@ def read_allocation_array(
     problem = _check_schema(meta)
     if problem is not None:
         return FileProblem("bad_schema", problem)
-    problem = _check_pages(data, meta, n_rows=n_rows, limit=limit)
-    if problem is not None:
-        return problem
+    page_problem = _check_pages(data, meta, n_rows=n_rows, limit=limit)
+    if page_problem is not None:
+        return page_problem
     try:
         table = pq.read_table(io.BytesIO(data), use_threads=False)
     except Exception as exc:  # corrupt pages surface as ArrowInvalid / OSError

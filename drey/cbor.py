@@ -129,7 +129,7 @@ def _encode(value: object, out: bytearray, depth: int, path: str) -> None:
             kbuf = bytearray()
             _encode(key, kbuf, MAX_DEPTH, f"{path} key {key!r}")
             vbuf = bytearray()
-            _encode(item, vbuf, depth + 1, f"{path}.{key}")
+            _encode(item, vbuf, depth + 1, f"{path}.{key!s}")
             items.append((bytes(kbuf), bytes(vbuf)))
         items.sort(key=lambda kv: kv[0])
         for (k1, _), (k2, _) in pairwise(items):

@@ -128,7 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        code: int = args.func(args)
+        return code
     except DecodeError as exc:
         print(f"indexer: cannot decode: {exc}", file=sys.stderr)
         return 2

@@ -301,7 +301,7 @@ def _native_hash(
             return None
         if rc < 0:  # pragma: no cover - shape is validated on the Python side
             raise PoseidonBackendError(f"native kernel rejected width {t}")
-        return lo * (t - 1) + rc
+        return lo * (t - 1) + int(rc)
 
     n_workers = min(workers or _default_workers(), max(1, n // _MIN_PARALLEL_HASHES))
     if n_workers <= 1:
@@ -323,7 +323,7 @@ def available_backends() -> tuple[str, ...]:
     if load_kernel() is not None:
         found.append("native")
     try:
-        import light_poseidon_python  # noqa: F401
+        import light_poseidon_python  # type: ignore[import-untyped]  # noqa: F401
     except ImportError:  # pragma: no cover - it is a declared dependency
         pass
     else:

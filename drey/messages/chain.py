@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from drey.messages.base import SignedModel
-from drey.messages.fields import U64_MAX, FieldSpec, outpoint, sig64, uint, xonly_key
+from drey.messages.fields import U64_MAX, FieldSpec, outpoint_bytes, sig64, uint, xonly_key
 
 __all__ = ["Plan", "Stake"]
 
@@ -31,7 +31,7 @@ class Stake(SignedModel):
     SIGNER: ClassVar[str | None] = "actuary"
     FIELDS: ClassVar[tuple[FieldSpec, ...]] = (
         FieldSpec("actuary", xonly_key),
-        FieldSpec("outpoint", outpoint),
+        FieldSpec("outpoint", outpoint_bytes),
         FieldSpec("sig", sig64),
     )
 
@@ -51,6 +51,6 @@ class Plan(SignedModel):
     FIELDS: ClassVar[tuple[FieldSpec, ...]] = (
         FieldSpec("user_id", uint(0, U64_MAX)),
         FieldSpec("owner", xonly_key),
-        FieldSpec("outpoint", outpoint),
+        FieldSpec("outpoint", outpoint_bytes),
         FieldSpec("sig", sig64),
     )

@@ -33,8 +33,8 @@ __all__ = [
     "is_month",
     "is_xonly_key",
     "list_of",
-    "month",
-    "outpoint",
+    "month_text",
+    "outpoint_bytes",
     "sig64",
     "text",
     "uint",
@@ -169,7 +169,7 @@ def _decode_month(value: Any, path: str) -> str:
     return value
 
 
-month = Codec(_decode_month, _identity, "month text YYYY-MM")
+month_text = Codec(_decode_month, _identity, "month text YYYY-MM")
 
 
 def is_inscription_id(value: object) -> bool:
@@ -188,7 +188,7 @@ def _decode_inscription_id(value: Any, path: str) -> str:
 
 
 inscription_id = Codec(_decode_inscription_id, _identity, "inscription id text")
-outpoint = bytes_len(36)
+outpoint_bytes = bytes_len(36)
 
 
 def text(lo: int, hi: int) -> Codec:

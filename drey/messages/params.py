@@ -28,7 +28,7 @@ from drey.messages.fields import (
     bytes_range,
     inscription_id,
     list_of,
-    month,
+    month_text,
     sig64,
     uint,
     xonly_key,
@@ -208,8 +208,8 @@ class Params(SignedModel):
     SIG_TAG: ClassVar[str] = "drey/1/params"
     CONTENT_TYPE: ClassVar[str] = "application/cbor"
     FIELDS: ClassVar[tuple[FieldSpec, ...]] = (
-        FieldSpec("first_month", month),
-        FieldSpec("effective_month", month, optional=True),
+        FieldSpec("first_month", month_text),
+        FieldSpec("effective_month", month_text, optional=True),
         FieldSpec("vault", list_of(bytes_range(1, MAX_VAULT_SCRIPT), lo=1, unique=lambda s: s)),
         FieldSpec("operator", xonly_key),
         FieldSpec("roster", list_of(submap(RosterEntry), lo=1, hi=MAX_ROSTER)),

@@ -24,7 +24,7 @@ from drey.messages.fields import (
     bytes_len,
     field_element,
     list_of,
-    month,
+    month_text,
     sig64,
     uint,
     xonly_key,
@@ -86,7 +86,7 @@ class Allocation(SignedModel):
     SIGNED: ClassVar[bool] = False
     CONTENT_TYPE: ClassVar[str] = "application/vnd.apache.parquet"
     FIELDS: ClassVar[tuple[FieldSpec, ...]] = (
-        FieldSpec("month", month),
+        FieldSpec("month", month_text),
         FieldSpec("round", uint(0, U32_MAX)),
         FieldSpec("month_root", field_element),
         FieldSpec("n_rows", uint(0, U64_MAX)),

@@ -30,7 +30,7 @@ from drey.messages.fields import (
     bytes_len,
     bytes_range,
     field_element,
-    month,
+    month_text,
     sig64,
     uint,
     xonly_key,
@@ -113,7 +113,7 @@ class Result(SignedModel):
     SIG_TAG: ClassVar[str] = "drey/1/result"
     SIGNER: ClassVar[str | None] = "actuary"
     FIELDS: ClassVar[tuple[FieldSpec, ...]] = (
-        FieldSpec("month", month),
+        FieldSpec("month", month_text),
         FieldSpec("round", uint(0, U32_MAX)),
         FieldSpec("actuary", xonly_key),
         FieldSpec("month_root", field_element),

@@ -19,7 +19,7 @@ from drey.messages.fields import (
     bytes_range,
     inscription_id,
     list_of,
-    month,
+    month_text,
     sig64,
     uint,
     xonly_key,
@@ -61,7 +61,7 @@ class Vrf(SignedModel):
     CONTENT_TYPE: ClassVar[str] = "application/cbor"
     SIGNER: ClassVar[str | None] = "actuary"
     FIELDS: ClassVar[tuple[FieldSpec, ...]] = (
-        FieldSpec("month", month),
+        FieldSpec("month", month_text),
         FieldSpec("round", _round),
         FieldSpec("actuary", xonly_key),
         FieldSpec("proof", bytes_len(80)),
@@ -70,7 +70,7 @@ class Vrf(SignedModel):
 
 
 _PACKAGE_FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("month", month),
+    FieldSpec("month", month_text),
     FieldSpec("round", _round),
     FieldSpec("actuary", xonly_key),
     FieldSpec("kem", bytes_range(1, _MAX_N2_BYTES)),
@@ -142,7 +142,7 @@ class LeadPart(SignedModel):
     CONTENT_TYPE: ClassVar[str] = "application/cbor"
     SIGNER: ClassVar[str | None] = "actuary"
     FIELDS: ClassVar[tuple[FieldSpec, ...]] = (
-        FieldSpec("month", month),
+        FieldSpec("month", month_text),
         FieldSpec("round", _round),
         FieldSpec("actuary", xonly_key),
         FieldSpec("index", uint(0, U32_MAX)),
@@ -189,7 +189,7 @@ class Shares(SignedModel):
     CONTENT_TYPE: ClassVar[str] = "application/cbor"
     SIGNER: ClassVar[str | None] = "actuary"
     FIELDS: ClassVar[tuple[FieldSpec, ...]] = (
-        FieldSpec("month", month),
+        FieldSpec("month", month_text),
         FieldSpec("round", _round),
         FieldSpec("actuary", xonly_key),
         FieldSpec("shares", list_of(submap(ShareEntry), lo=1, unique=lambda entry: entry.package)),

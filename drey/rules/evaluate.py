@@ -168,10 +168,10 @@ def evaluate(
     entries_by_offset: dict[int, ParamsEntry] = {}  # a month's params, looked up once
 
     def params_at(height: int) -> ParamsEntry:
-        offset = snapshots.month_offset(height)  # type: ignore[union-attr]
+        offset = snapshots.month_offset(height)
         entry = entries_by_offset.get(offset)
         if entry is None:
-            entry = history.for_month(snapshots.month_of_height(height))  # type: ignore[union-attr]
+            entry = history.for_month(snapshots.month_of_height(height))
             assert entry is not None
             entries_by_offset[offset] = entry
         return entry

@@ -27,17 +27,21 @@ T = TypeVar("T")
 
 
 def _encode(part: bytes | str | int) -> bytes:
+    # Exact types, not isinstance: True must not key like 1, nor a bytes subclass like bytes.
     kind = type(part)
     if kind is bytes:
+        assert isinstance(part, bytes)
         body, tag = part, b"b"
     elif kind is str:
-        body, tag = part.encode(), b"s"  # type: ignore[union-attr]
+        assert isinstance(part, str)
+        body, tag = part.encode(), b"s"
     elif kind is int:
+        assert isinstance(part, int)
         # Two's complement, big-endian: linear in the size (4096-bit Paillier values).
-        body, tag = part.to_bytes(part.bit_length() // 8 + 1, "big", signed=True), b"i"  # type: ignore[union-attr]
+        body, tag = part.to_bytes(part.bit_length() // 8 + 1, "big", signed=True), b"i"
     else:
         raise TypeError(f"memo key parts are bytes, str or int, not {kind.__name__}")
-    return tag + len(body).to_bytes(8, "big") + body  # type: ignore[operator]
+    return tag + len(body).to_bytes(8, "big") + body
 
 
 def memo_key(tag: str, *parts: bytes | str | int) -> bytes:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from drey.allocation_file import FileProblem, read_allocation_file
 from drey.crypto.package import (
@@ -217,7 +218,7 @@ def open_package(
     assert isinstance(msg, Lead | Secondary)
     if isinstance(key, DecryptFailure):
         return Opened(f"key: {key.reason}", None, None)
-    kind = "lead" if isinstance(msg, Lead) else "secondary"
+    kind: Literal["lead", "secondary"] = "lead" if isinstance(msg, Lead) else "secondary"
     ad = package_ad(kind, msg.month, msg.round, msg.actuary)
     plaintext = decrypt_package(key, msg.nonce, msg.ct, ad)
     if isinstance(plaintext, DecryptFailure):

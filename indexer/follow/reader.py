@@ -74,7 +74,9 @@ def scan_committed(
         import polars as pl
 
         if not files:
-            return pl.from_arrow(schema.empty_table()).lazy()
+            empty = pl.from_arrow(schema.empty_table())
+            assert isinstance(empty, pl.DataFrame)  # a table, not an array, gives a frame
+            return empty.lazy()
         return pl.scan_parquet(files, hive_partitioning=False)
     import duckdb
 

@@ -17,10 +17,10 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from btc.block import HEADER_SIZE
 from btc.commitments import verify_block
@@ -40,6 +40,7 @@ from indexer.node import (
     RPCClient,
     RPCInvalidAddressOrKeyError,
     RPCInvalidParameterError,
+    RPCReply,
     RPCWarmupError,
     WorkQueueFullError,
 )
@@ -193,8 +194,10 @@ class NodeSource:
         if self._waiting is None:
             return
         with self._wait_lock:
+            # Checked again under the lock: another worker may have cleared it meanwhile
+            # (mypy's narrowing cannot know about threads).
             if self._waiting is None:
-                return
+                return  # type: ignore[unreachable]
             waited = time.monotonic() - self._waiting_since
             self._waiting = None
             logged = self._episode_logged
@@ -212,16 +215,17 @@ class NodeSource:
 
         return self.retrying("reading the chain tip", call, attempts=attempts)
 
-    def chain_info(self) -> dict:
+    def chain_info(self) -> dict[str, Any]:
         """``getblockchaininfo`` (heavier on some nodes: only for diagnostics)."""
         return self.retrying("reading chain info", lambda: self._rpc().getblockchaininfo())
 
-    def header(self, block_hash: str) -> dict | None:
+    def header(self, block_hash: str) -> dict[str, Any] | None:
         """``getblockheader`` (verbose), or None when the node does not know the block."""
 
-        def call() -> dict | None:
+        def call() -> dict[str, Any] | None:
             try:
-                return self._rpc().getblockheader(block_hash, True)
+                header: dict[str, Any] = self._rpc().getblockheader(block_hash, True)
+                return header
             except RPCInvalidAddressOrKeyError:
                 return None
 
@@ -235,7 +239,7 @@ class NodeSource:
         for a in range(lo, hi + 1, step):
             b = min(hi, a + step - 1)
 
-            def call(a: int = a, b: int = b) -> list:
+            def call(a: int = a, b: int = b) -> list[RPCReply]:
                 return self._rpc().batch([("getblockhash", [h]) for h in range(a, b + 1)])
 
             replies = self.retrying(f"reading hashes {a}-{b}", call)
@@ -375,7 +379,7 @@ class BlockFetcher:
         f = self._source.block(block_hash, via=source)
         return replace(f, height=height, problem=block_problem(f.raw, block_hash))
 
-    def stream(self, items: Iterable[tuple[int, str]]) -> Iterator[Fetched]:
+    def stream(self, items: Iterable[tuple[int, str]]) -> Generator[Fetched, None, None]:
         """Blocks for ``(height, hash)`` items, in order, ``prefetch`` in flight. Closing the
         generator cancels what is still queued."""
         pending: deque[Future[Fetched]] = deque()

@@ -92,11 +92,17 @@ class RESTClient:
         self.close()
 
     # -- transport ----------------------------------------------------------------------------
-    def _json(self, path: str) -> Any:
+    def _json(self, path: str) -> dict[str, Any]:
+        """The JSON object at ``path`` (every REST ``.json`` reply the follower reads is one)."""
         try:
-            return json.loads(self.get(path), parse_float=Decimal)
+            value = json.loads(self.get(path), parse_float=Decimal)
         except ValueError as exc:
             raise NodeProtocolError(f"REST {path}: invalid JSON: {exc}") from None
+        if not isinstance(value, dict):
+            raise NodeProtocolError(
+                f"REST {path}: expected a JSON object, got {type(value).__name__}"
+            )
+        return value
 
     def get(self, path: str) -> bytes:
         """GET ``path``; the body on 200, a :class:`RESTError` otherwise."""

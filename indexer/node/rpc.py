@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from indexer.node.errors import (
@@ -48,6 +48,8 @@ _NET_DIRS = {
     "signet": "signet",
     "regtest": "regtest",
 }
+
+_T = TypeVar("_T")
 
 
 def cookie_path(datadir: str | Path, chain: str = "regtest") -> Path:
@@ -179,16 +181,16 @@ class RPCClient:
 
     # -- Core methods the follower uses -------------------------------------------------------
     def getblockchaininfo(self) -> dict[str, Any]:
-        return self.call("getblockchaininfo")
+        return _typed("getblockchaininfo", self.call("getblockchaininfo"), dict)
 
     def getblockcount(self) -> int:
-        return self.call("getblockcount")
+        return _typed("getblockcount", self.call("getblockcount"), int)
 
     def getbestblockhash(self) -> str:
-        return self.call("getbestblockhash")
+        return _typed("getbestblockhash", self.call("getbestblockhash"), str)
 
     def getblockhash(self, height: int) -> str:
-        return self.call("getblockhash", height)
+        return _typed("getblockhash", self.call("getblockhash", height), str)
 
     def getblockheader(self, blockhash: str, verbose: bool = True) -> Any:
         return self.call("getblockheader", blockhash, verbose)
@@ -198,7 +200,7 @@ class RPCClient:
 
     def getblock_raw(self, blockhash: str) -> bytes:
         """The serialized block (``getblock <hash> 0``)."""
-        return bytes.fromhex(self.call("getblock", blockhash, 0))
+        return bytes.fromhex(_typed("getblock", self.call("getblock", blockhash, 0), str))
 
     def getrawtransaction(self, txid: str, verbosity: int = 0, blockhash: str | None = None) -> Any:
         if blockhash is None:
@@ -206,13 +208,14 @@ class RPCClient:
         return self.call("getrawtransaction", txid, verbosity, blockhash)
 
     def getchaintips(self) -> list[dict[str, Any]]:
-        return self.call("getchaintips")
+        return _typed("getchaintips", self.call("getchaintips"), list)
 
     def getzmqnotifications(self) -> list[dict[str, Any]]:
-        return self.call("getzmqnotifications")
+        return _typed("getzmqnotifications", self.call("getzmqnotifications"), list)
 
     def submitblock(self, block_hex: str) -> str | None:
-        return self.call("submitblock", block_hex)
+        result = self.call("submitblock", block_hex)
+        return None if result is None else _typed("submitblock", result, str)
 
     def close(self) -> None:
         with self._lock:
@@ -293,3 +296,13 @@ def _unwrap(method: str, reply: dict[str, Any], status: int) -> Any:
     if "result" not in reply:
         raise NodeProtocolError(f"{method}: reply without result (HTTP {status})")
     return reply["result"]
+
+
+def _typed(method: str, value: Any, kind: type[_T]) -> _T:
+    """``value`` if the node replied with the JSON type ``method`` promises, else a
+    :class:`NodeProtocolError` (a node, or something posing as one, may reply anything)."""
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise NodeProtocolError(
+            f"{method}: expected a JSON {kind.__name__}, got {type(value).__name__}"
+        )
+    return value

@@ -151,7 +151,7 @@ class ZMQSubscriber:
         address: str | Sequence[str],
         *,
         topics: Sequence[str] = BLOCK_TOPICS,
-        context: zmq.Context | None = None,
+        context: zmq.Context[zmq.Socket[bytes]] | None = None,
         rcvhwm: int = 0,
     ) -> None:
         self._own_context = context is None

@@ -41,7 +41,7 @@ def tables_for_blocks(
     """Build every shard table for ``(height, scanned block)`` pairs. ``contents`` are the
     blocks' :func:`block_contents` when the caller already has them (the follower decodes
     each block once, to size its batches)."""
-    cols: dict[str, dict[str, list]] = {
+    cols: dict[str, dict[str, list[object]]] = {
         name: {f.name: [] for f in schema} for name, schema in SCHEMAS.items()
     }
     b, ins, refs, vo, vs = (cols[n] for n in SCHEMAS)
@@ -105,8 +105,8 @@ def tables_for_blocks(
                 "incomplete_field": insc.incomplete_field,
                 "unrecognized_even_field": insc.unrecognized_even_field,
             }
-            for key, value in row.items():
-                ins[key].append(value)
+            for key, cell in row.items():
+                ins[key].append(cell)
             for kind, to_id, path in item.refs:
                 refs["from_id"].append(found.id)
                 refs["block_height"].append(height)
