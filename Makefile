@@ -19,9 +19,10 @@ run: bootstrap
 test: bootstrap
 	$(UV) run pytest -q
 
-# Style, formatting and the import contracts of pyproject.toml (the one-way flow).
+# Style, formatting, the import contracts of pyproject.toml (the one-way flow) and the type
+# checker (strict on btc, drey and indexer).
 lint: bootstrap
-	$(UV) run ruff check . && $(UV) run ruff format --check . && $(UV) run lint-imports
+	$(UV) run ruff check . && $(UV) run ruff format --check . && $(UV) run lint-imports && $(UV) run mypy
 
 format: bootstrap
 	$(UV) run ruff format . && $(UV) run ruff check --fix .

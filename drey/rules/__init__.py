@@ -65,8 +65,8 @@ from drey.rules.rounds import (
     RoundMessages,
     evaluate_round,
     key_reuse_set,
-    race_rewards,
 )
+from drey.rules.settlement import race_rewards, withheld_shares
 
 __all__ = [
     "OFFENCES",
@@ -142,4 +142,5 @@ __all__ = [
     "roster_stakes",
     "slash_month",
     "snapshot_heights",
+    "withheld_shares",
 ]

@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Literal
 
 from drey.crypto.paillier import PaillierPublicKey
 from drey.crypto.poseidon import field_to_bytes
+from drey.formula.reference import FormulaRow
 from drey.merkle import MonthsTree
 from drey.messages import (
     Allocation,
@@ -23,6 +25,8 @@ from drey.messages import (
     LeadPart,
     Params,
     Quarantine,
+    ResolvedParams,
+    Result,
     Secondary,
     Shares,
     Vrf,
@@ -30,7 +34,14 @@ from drey.messages import (
 from drey.rules.calendar import Snapshots, add_months, months_between, snapshot_heights
 from drey.rules.common import verdict
 from drey.rules.election import need_for, race_quorum, roster_stakes
-from drey.rules.formula import compute_allocation, load_module, month_roots, rows_digest
+from drey.rules.formula import (
+    FormulaResult,
+    MonthRoots,
+    compute_allocation,
+    load_module,
+    month_roots,
+    rows_digest,
+)
 from drey.rules.inputs import (
     ChainView,
     FormulaPartInscription,
@@ -47,7 +58,9 @@ from drey.rules.results import (
     Evaluation,
     MessageStatus,
     MonthEvaluation,
+    MonthOutcome,
     PenaltyRow,
+    RewardRow,
     RosterStake,
     RoundEvaluation,
 )
@@ -127,43 +140,25 @@ def evaluate(
     tip = min(tip_height, chain.tip)
     msgs = sort_messages([m for m in messages if m.height <= tip])
     statuses: dict[str, MessageStatus] = {}
-    checks: list[Check] = []
 
     def put(items: Iterable[MessageStatus]) -> None:
-        for s in items:
-            statuses[s.inscription_id] = s
+        statuses.update((s.inscription_id, s) for s in items)
 
-    for pm in msgs:
-        if isinstance(pm.message, Quarantine):
-            put([verdict(pm, "quarantined", pm.message.reason, pm.message.detail)])
-
-    params_msgs = [pm for pm in msgs if isinstance(pm.message, Params)]
-    first = find_first_params(params_msgs, founder=founder)
-    snapshots = None
-    if first is not None:
-        fm = first.message
-        assert isinstance(fm, Params)
-        snapshots = snapshot_heights(chain, first_month=fm.first_month, base=first.height, tip=tip)
-    history, params_statuses = resolve_params(params_msgs, founder=founder, snapshots=snapshots)
-    put(params_statuses)
-
-    manifests: dict[str, PositionedMessage] = {}
-    for pm in msgs:
-        if isinstance(pm.message, FormulaManifest):
-            if pm.message.verify(founder):
-                manifests[pm.inscription_id] = pm
-                put([verdict(pm, "valid")])
-            else:
-                put([verdict(pm, "quarantined", "bad_signature", "not signed by the founder")])
-
+    put(
+        verdict(pm, "quarantined", pm.message.reason, pm.message.detail)
+        for pm in msgs
+        if isinstance(pm.message, Quarantine)
+    )
+    anchor = _trust_anchor(chain, msgs, founder=founder, tip=tip)
+    put(anchor.statuses)
+    first, snapshots, history = anchor.first, anchor.snapshots, anchor.history
     if first is None or snapshots is None or history.first is None:
-        for pm in msgs:
-            if pm.inscription_id not in statuses:
-                put([verdict(pm, "ignored", None, "before the first params")])
-        return _result(tip, None, None, msgs, statuses, [], None, [], checks)
-
-    first_entry = history.first
-    first_month = first_entry.params.first_month
+        put(
+            verdict(pm, "ignored", None, "before the first params")
+            for pm in msgs
+            if pm.inscription_id not in statuses
+        )
+        return _result(tip, None, None, msgs, statuses, [], None, [], [])
 
     entries_by_offset: dict[int, ParamsEntry] = {}  # a month's params, looked up once
 
@@ -185,86 +180,122 @@ def evaluate(
         memo=memo,
     )
     put(binding_statuses)
-
-    groups: dict[str, _Groups] = {}
-    for pm in msgs:
-        msg = pm.message
-        if not isinstance(msg, (*_ROUND_KINDS, Allocation)):
-            continue
-        if pm.position < first.position:
-            put([verdict(pm, "ignored", None, "before the first params")])
-        elif msg.month < first_month:
-            put([verdict(pm, "ignored", None, f"{msg.month} is before first_month")])
-        else:
-            groups.setdefault(msg.month, _Groups()).add(pm)
-
+    first_month = history.first.params.first_month
+    groups, early = _group_by_month(msgs, first=first, first_month=first_month)
+    put(early)
     walker = _MonthWalker(
         chain=chain,
         tip=tip,
         snapshots=snapshots,
         history=history,
         ledger=ledger,
-        manifests=manifests,
+        manifests=anchor.manifests,
         parts={p.inscription_id: p for p in formula_parts},
         reference_check=reference_check,
         share_verifier=share_verifier or ShareVerifier(memo=memo),
         memo=memo,
     )
-    months_out: list[MonthEvaluation] = []
-    penalties: list[PenaltyRow] = []
-    prev_decided = first.height
-    tree = MonthsTree.empty(depth=first_entry.resolved.months_depth)
-    registry = KeyRegistry()
-    pending_month: str | None = None
-    month = first_month
-    while True:
-        if snapshots.snapshot(month) is None:
-            pending_month = month
-            break
-        out = walker.month(
-            month,
-            groups=groups.get(month, _Groups()),
-            prev_decided=prev_decided,
-            tree=tree,
-            registry=registry,
-            penalties=penalties,
-        )
-        months_out.append(out.evaluation)
-        put(out.statuses)
-        penalties.extend(out.penalties)
-        checks.extend(out.checks)
-        registry = out.registry
-        if out.evaluation.outcome == "pending":
-            pending_month = month
-            break
-        tree = out.tree
-        assert out.evaluation.decided_height is not None
-        prev_decided = out.evaluation.decided_height
-        month = add_months(month, 1)
-
-    for m, g in groups.items():
-        for pm in g.all():
-            if pm.inscription_id in statuses:
-                continue
-            if pending_month is not None and m >= pending_month:
-                put([verdict(pm, "pending", None, f"{m} is not decided yet")])
-            else:  # pragma: no cover - every evaluated month assigns its messages
-                put([verdict(pm, "ignored", None, "not evaluated")])
-    for pm in msgs:
-        if pm.inscription_id not in statuses:  # pragma: no cover - defensive
-            put([verdict(pm, "ignored", None, "not a message the rules use")])
-
+    walk = walker.walk(groups, first_month=first_month, first=first, first_entry=history.first)
+    put(walk.statuses)
+    put(_undecided(groups, statuses, walk.pending_month))
+    put(
+        verdict(pm, "ignored", None, "not a message the rules use")
+        for pm in msgs
+        if pm.inscription_id not in statuses  # pragma: no cover - defensive
+    )
     return _result(
         tip,
         first.inscription_id,
         first_month,
         msgs,
         statuses,
-        months_out,
-        pending_month,
-        penalties,
-        checks,
+        walk.months,
+        walk.pending_month,
+        walk.penalties,
+        walk.checks,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _TrustAnchor:
+    """§2 from the founder key: the first valid params (and the snapshots it fixes), the
+    params history, the founder-signed formula manifests, and the statuses of all three."""
+
+    first: PositionedMessage | None
+    snapshots: Snapshots | None
+    history: ParamsHistory
+    manifests: Mapping[str, PositionedMessage]
+    statuses: tuple[MessageStatus, ...]
+
+
+def _trust_anchor(
+    chain: ChainView, msgs: Sequence[PositionedMessage], *, founder: bytes, tip: int
+) -> _TrustAnchor:
+    params_msgs = [pm for pm in msgs if isinstance(pm.message, Params)]
+    first = find_first_params(params_msgs, founder=founder)
+    snapshots = None
+    if first is not None:
+        fm = first.message
+        assert isinstance(fm, Params)
+        snapshots = snapshot_heights(chain, first_month=fm.first_month, base=first.height, tip=tip)
+    history, statuses = resolve_params(params_msgs, founder=founder, snapshots=snapshots)
+    out = list(statuses)
+    manifests: dict[str, PositionedMessage] = {}
+    for pm in msgs:
+        if isinstance(pm.message, FormulaManifest):
+            if pm.message.verify(founder):
+                manifests[pm.inscription_id] = pm
+                out.append(verdict(pm, "valid"))
+            else:
+                out.append(verdict(pm, "quarantined", "bad_signature", "not signed by the founder"))
+    return _TrustAnchor(first, snapshots, history, manifests, tuple(out))
+
+
+def _group_by_month(
+    msgs: Sequence[PositionedMessage], *, first: PositionedMessage, first_month: str
+) -> tuple[dict[str, _Groups], list[MessageStatus]]:
+    """Round messages and allocations by the month they name; those before the first params
+    or naming a month before first_month are ignored."""
+    groups: dict[str, _Groups] = {}
+    ignored: list[MessageStatus] = []
+    for pm in msgs:
+        msg = pm.message
+        if not isinstance(msg, (*_ROUND_KINDS, Allocation)):
+            continue
+        if pm.position < first.position:
+            ignored.append(verdict(pm, "ignored", None, "before the first params"))
+        elif msg.month < first_month:
+            ignored.append(verdict(pm, "ignored", None, f"{msg.month} is before first_month"))
+        else:
+            groups.setdefault(msg.month, _Groups()).add(pm)
+    return groups, ignored
+
+
+def _undecided(
+    groups: Mapping[str, _Groups],
+    statuses: Mapping[str, MessageStatus],
+    pending_month: str | None,
+) -> list[MessageStatus]:
+    """Messages of the pending month and later ones, which no month evaluation reached."""
+    out = []
+    for m, g in groups.items():
+        for pm in g.all():
+            if pm.inscription_id in statuses:
+                continue
+            if pending_month is not None and m >= pending_month:
+                out.append(verdict(pm, "pending", None, f"{m} is not decided yet"))
+            else:  # pragma: no cover - every evaluated month assigns its messages
+                out.append(verdict(pm, "ignored", None, "not evaluated"))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Walk:
+    months: tuple[MonthEvaluation, ...]
+    statuses: tuple[MessageStatus, ...]
+    penalties: tuple[PenaltyRow, ...]
+    checks: tuple[Check, ...]
+    pending_month: str | None
 
 
 def _result(
@@ -339,6 +370,47 @@ class _MonthWalker:
     share_verifier: ShareVerifier = field(default_factory=ShareVerifier)
     memo: Memo = field(default_factory=Memo)
 
+    def walk(
+        self,
+        groups: Mapping[str, _Groups],
+        *,
+        first_month: str,
+        first: PositionedMessage,
+        first_entry: ParamsEntry,
+    ) -> _Walk:
+        """Months in order from first_month: M + 1 starts at A_M and sees the slashes decided
+        by S_{M+1}, so the walk stops at the first month that is not decided (or has no
+        snapshot yet)."""
+        months: list[MonthEvaluation] = []
+        statuses: list[MessageStatus] = []
+        penalties: list[PenaltyRow] = []
+        checks: list[Check] = []
+        prev_decided = first.height
+        tree = MonthsTree.empty(depth=first_entry.resolved.months_depth)
+        registry = KeyRegistry()
+        month = first_month
+        while self.snapshots.snapshot(month) is not None:
+            out = self.month(
+                month,
+                groups=groups.get(month, _Groups()),
+                prev_decided=prev_decided,
+                tree=tree,
+                registry=registry,
+                penalties=penalties,
+            )
+            months.append(out.evaluation)
+            statuses.extend(out.statuses)
+            penalties.extend(out.penalties)
+            checks.extend(out.checks)
+            registry = out.registry
+            if out.evaluation.outcome == "pending":
+                break
+            tree = out.tree
+            assert out.evaluation.decided_height is not None
+            prev_decided = out.evaluation.decided_height
+            month = add_months(month, 1)
+        return _Walk(tuple(months), tuple(statuses), tuple(penalties), tuple(checks), month)
+
     def month(
         self,
         month: str,
@@ -349,6 +421,94 @@ class _MonthWalker:
         registry: KeyRegistry,
         penalties: Sequence[PenaltyRow],
     ) -> _MonthOut:
+        """Month M from B_M to its outcome: the start (§4), a failure at the start, else the
+        formula and roots (§6, §7), the rounds (§8, §9), the publication and the slashes."""
+        start = self._start(month, prev_decided=prev_decided, tree=tree, penalties=penalties)
+        if start.failure is not None:
+            return self._failed_at_start(start, groups, tree, registry)
+        formula, roots, checks = self._formula_and_roots(start, tree)
+        p = start.params
+        ctx = MonthContext(
+            month=month,
+            params=p,
+            pk=self._pk(start.entry),
+            roster_index={e.key: e.index for e in p.roster},
+            vrf_keys={e.key: e.vrf_key for e in p.roster},
+            weights=start.weights,
+            need=start.need,
+            quorum=start.quorum,
+            expected=Expected(formula.dreybits, roots.month_root, roots.n_rows, roots.months_root),
+            pool_sats=start.pool_sats,
+            chain=self.chain,
+            tip=self.tip,
+        )
+        outputs, outcome, decided = self._rounds(ctx, groups, start.start, registry)
+        statuses: dict[str, MessageStatus] = {}
+        for out in outputs:
+            statuses.update((s.inscription_id, s) for s in out.statuses)
+            checks.extend(out.checks)
+        last = outputs[-1].evaluation.round if outputs else -1
+        statuses.update(_unstarted_rounds(groups, after=last, outcome=outcome, p=p))
+        accepted_round = outputs[-1].evaluation.round if outcome == "accepted" else None
+        lead_result = outputs[-1].lead_result if outcome == "accepted" else None
+        publication, pub_statuses, pub_checks = _publication(
+            groups, start, outcome, accepted_round, decided, lead_result
+        )
+        statuses.update((s.inscription_id, s) for s in pub_statuses)
+        checks.extend(pub_checks)
+        month_penalties = slash_month(
+            [e for out in outputs for e in out.offences],
+            base={r.key: r.weight for r in start.roster},
+            penalty_bps=p.penalty_bps,
+        )
+        after, months_root = _tree_after(outcome, roots, tree, start.leaf_index)
+        if outcome != "pending":
+            checks.append(
+                Check(
+                    "month_outcome",
+                    month,
+                    accepted_round,
+                    outcome == "accepted",
+                    f"{outcome} at {decided}",
+                )
+            )
+        evaluation = start.evaluation(
+            dreybits=formula.dreybits,
+            formula_source=formula.source,
+            month_root=roots.month_root,
+            n_rows=roots.n_rows,
+            commitment=field_to_bytes(roots.commitment),
+            rounds=tuple(o.evaluation for o in outputs),
+            outcome=outcome,
+            decided_height=decided,
+            accepted_round=accepted_round,
+            months_root=months_root,
+            publication=publication,
+            rewards=tuple(r for out in outputs for r in out.rewards),
+            rewards_final=outcome == "accepted" and outputs[-1].evaluation.settled,
+            slashed=sum(r.slash for r in month_penalties),
+            settled=outcome != "pending"
+            and all(o.evaluation.settled or o.evaluation.reveal_start is None for o in outputs),
+        )
+        return _MonthOut(
+            evaluation,
+            tuple(statuses.values()),
+            tuple(month_penalties),
+            tuple(checks),
+            registry.with_keys(k for out in outputs for k in out.keys),
+            after,
+        )
+
+    def _start(
+        self,
+        month: str,
+        *,
+        prev_decided: int,
+        tree: MonthsTree,
+        penalties: Sequence[PenaltyRow],
+    ) -> MonthStart:
+        """§4 at B_M: the params in force, the roster's stakes at S_M less the slashes decided
+        by then, eligibility, need and race quorum, the formula rows and the fee pool."""
         snapshot = self.snapshots.snapshot(month)
         prev_snapshot = self.snapshots.previous(month)
         assert snapshot is not None and prev_snapshot is not None
@@ -362,71 +522,66 @@ class _MonthWalker:
         roster = roster_stakes(
             p, stake_at=lambda k: self.ledger.stake_at(k, snapshot), slashed=slashed
         )
-        weights = {r.key: r.weight for r in roster if r.eligible}
-        eligible = len(weights)
-        need = need_for(p, eligible)
-        quorum = race_quorum(eligible)
         rows, overflow = formula_rows(self.ledger, month=month, snapshots=self.snapshots)
-        start = max(snapshot, prev_decided)
         first_month = self.history.entries[0].params.first_month
-        leaf_index = months_between(first_month, month)
-        full = leaf_index >= tree.capacity
-        pool_sats = self.ledger.total_deposits_at(snapshot) * p.fee_bps // 10_000
-        checks: list[Check] = []
-        statuses: dict[str, MessageStatus] = {}
-        base = {
-            "month": month,
-            "params_id": entry.inscription_id,
-            "params": p,
-            "prev_snapshot": prev_snapshot,
-            "snapshot": snapshot,
-            "start": start,
-            "roster": roster,
-            "eligible": eligible,
-            "need": need,
-            "race_quorum": quorum,
-            "no_quorum": eligible == 0,
-            "overflow": overflow,
-            "under_threshold": eligible < p.threshold,
-            "rows": tuple(rows),
-            "pool_sats": pool_sats,
-        }
-        if eligible == 0 or overflow or full:
-            reason = "no_quorum" if eligible == 0 else "overflow" if overflow else "tree_full"
-            self._fallback(groups, roster, statuses, f"{month} failed at B_M: {reason}")
-            checks.append(
-                Check("month_outcome", month, None, False, f"failed at {start}: {reason}")
-            )
-            after = tree.with_leaf(leaf_index, 0) if not full else tree
-            evaluation = MonthEvaluation(
-                **base,  # type: ignore[arg-type]
-                dreybits=None,
-                formula_source="none",
-                month_root=None,
-                n_rows=len(rows),
-                commitment=None,
-                rounds=(),
-                outcome="failed",
-                decided_height=start,
-                accepted_round=None,
-                months_root=field_to_bytes(after.root),
-                settled=True,
-            )
-            return _MonthOut(
-                evaluation, tuple(statuses.values()), (), tuple(checks), registry, after
-            )
+        return MonthStart(
+            month=month,
+            entry=entry,
+            prev_snapshot=prev_snapshot,
+            snapshot=snapshot,
+            start=max(snapshot, prev_decided),
+            roster=tuple(roster),
+            rows=tuple(rows),
+            overflow=overflow,
+            leaf_index=months_between(first_month, month),
+            tree_full=months_between(first_month, month) >= tree.capacity,
+            pool_sats=self.ledger.total_deposits_at(snapshot) * p.fee_bps // 10_000,
+        )
 
-        module = self._module(p.formula, entry)
-        digest = rows_digest(rows)
+    def _failed_at_start(
+        self, start: MonthStart, groups: _Groups, tree: MonthsTree, registry: KeyRegistry
+    ) -> _MonthOut:
+        """§4: a month with no eligible actuary, an overflowing sat block or a full months
+        tree fails at B_M; its leaf is 0 (unless the tree is full) and it has no rounds."""
+        reason = start.failure
+        statuses = _fallback_statuses(
+            groups, start.roster, f"{start.month} failed at B_M: {reason}"
+        )
+        check = Check(
+            "month_outcome", start.month, None, False, f"failed at {start.start}: {reason}"
+        )
+        after = tree if start.tree_full else tree.with_leaf(start.leaf_index, 0)
+        evaluation = start.evaluation(
+            dreybits=None,
+            formula_source="none",
+            month_root=None,
+            n_rows=len(start.rows),
+            commitment=None,
+            rounds=(),
+            outcome="failed",
+            decided_height=start.start,
+            accepted_round=None,
+            months_root=field_to_bytes(after.root),
+            settled=True,
+        )
+        return _MonthOut(evaluation, statuses, (), (check,), registry, after)
+
+    def _formula_and_roots(
+        self, start: MonthStart, tree: MonthsTree
+    ) -> tuple[FormulaResult, MonthRoots, list[Check]]:
+        """§6 and §7: the inscribed module on the month's rows (beside the Python reference,
+        the alarm), then the month tree, its commitment and the months tree with its leaf."""
+        p, month = start.params, start.month
+        digest = rows_digest(start.rows)
         formula = compute_allocation(
-            rows,
+            start.rows,
             pool=p.dreybits_per_month,
-            module=module,
+            module=self._module(p.formula, start.entry),
             reference=self.reference_check,
             memo=self.memo,
             digest=digest,
         )
-        checks.append(
+        checks = [
             Check(
                 "formula_module",
                 month,
@@ -434,7 +589,7 @@ class _MonthWalker:
                 formula.module_problem is None,
                 formula.module_problem or f"module {p.formula} ran",
             )
-        )
+        ]
         if formula.reference_match is not None:
             checks.append(
                 Check(
@@ -448,140 +603,19 @@ class _MonthWalker:
                 )
             )
         roots = month_roots(
-            rows,
+            start.rows,
             formula.dreybits,
             month=month,
-            leaf_index=leaf_index,
+            leaf_index=start.leaf_index,
             history=tree,
             memo=self.memo,
             digest=digest,
         )
-        expected = Expected(formula.dreybits, roots.month_root, roots.n_rows, roots.months_root)
-        ctx = MonthContext(
-            month=month,
-            params=p,
-            pk=self._pk(entry),
-            roster_index={e.key: e.index for e in p.roster},
-            vrf_keys={e.key: e.vrf_key for e in p.roster},
-            weights=weights,
-            need=need,
-            quorum=quorum,
-            expected=expected,
-            pool_sats=pool_sats,
-            chain=self.chain,
-            tip=self.tip,
-        )
-        outputs, outcome, decided = self._rounds(ctx, groups, start, registry)
-        for out in outputs:
-            for s in out.statuses:
-                statuses[s.inscription_id] = s
-            checks.extend(out.checks)
-        new_registry = registry.with_keys(k for out in outputs for k in out.keys)
-        # Rounds that never existed (or not yet).
-        last = outputs[-1].evaluation.round if outputs else -1
-        for r, g in groups.rounds.items():
-            if r <= last:
-                continue
-            for ms in g.values():
-                for pm in ms:
-                    if outcome == "pending" and r < p.max_rounds:
-                        statuses[pm.inscription_id] = verdict(
-                            pm, "pending", None, "round not started"
-                        )
-                    else:
-                        statuses[pm.inscription_id] = verdict(
-                            pm, "ignored", None, f"round {r} does not exist"
-                        )
-        accepted_round = None
-        lead_result = None
-        if outcome == "accepted":
-            accepted_round = outputs[-1].evaluation.round
-            lead_result = outputs[-1].lead_result
-        publication = None
-        if outcome == "accepted" and decided is not None and lead_result is not None:
-            assert accepted_round is not None
-            pub = choose_publication(
-                groups.allocations,
-                params=p,
-                accepted_round=accepted_round,
-                decided_height=decided,
-                lead_result=lead_result,
-            )
-            publication = pub.publication
-            for s in pub.statuses:
-                statuses[s.inscription_id] = s
-            checks.append(
-                Check(
-                    "publication",
-                    month,
-                    accepted_round,
-                    publication is not None,
-                    publication or "no publication yet",
-                )
-            )
-        else:
-            for pm in groups.allocations:
-                if outcome == "pending":
-                    statuses[pm.inscription_id] = verdict(pm, "pending", None, "month pending")
-                else:
-                    statuses[pm.inscription_id] = verdict(pm, "ignored", None, f"{month} failed")
-        events = [e for out in outputs for e in out.offences]
-        month_penalties = slash_month(
-            events, base={r.key: r.weight for r in roster}, penalty_bps=p.penalty_bps
-        )
-        rewards = tuple(r for out in outputs for r in out.rewards)
-        settled = outcome != "pending" and all(
-            o.evaluation.settled or o.evaluation.reveal_start is None for o in outputs
-        )
-        if outcome == "accepted":
-            after = roots.tree
-            months_root: bytes | None = roots.months_root
-        elif outcome == "failed":
-            after = tree.with_leaf(leaf_index, 0)
-            months_root = field_to_bytes(after.root)
-        else:
-            after = tree
-            months_root = None
-        if outcome != "pending":
-            checks.append(
-                Check(
-                    "month_outcome",
-                    month,
-                    accepted_round,
-                    outcome == "accepted",
-                    f"{outcome} at {decided}",
-                )
-            )
-        evaluation = MonthEvaluation(
-            **base,  # type: ignore[arg-type]
-            dreybits=formula.dreybits,
-            formula_source=formula.source,
-            month_root=roots.month_root,
-            n_rows=roots.n_rows,
-            commitment=field_to_bytes(roots.commitment),
-            rounds=tuple(o.evaluation for o in outputs),
-            outcome=outcome,  # type: ignore[arg-type]
-            decided_height=decided,
-            accepted_round=accepted_round,
-            months_root=months_root,
-            publication=publication,
-            rewards=rewards,
-            rewards_final=outcome == "accepted" and outputs[-1].evaluation.settled,
-            slashed=sum(r.slash for r in month_penalties),
-            settled=settled,
-        )
-        return _MonthOut(
-            evaluation,
-            tuple(statuses.values()),
-            tuple(month_penalties),
-            tuple(checks),
-            new_registry,
-            after,
-        )
+        return formula, roots, checks
 
     def _rounds(
         self, ctx: MonthContext, groups: _Groups, start: int, registry: KeyRegistry
-    ) -> tuple[list[RoundOutput], str, int | None]:
+    ) -> tuple[list[RoundOutput], MonthOutcome, int | None]:
         """Run the rounds; redo them once if key reuse judged in reveal order across the
         month's rounds differs from what the sequential pass saw (see rules.md)."""
         override: frozenset[str] | None = None
@@ -602,7 +636,7 @@ class _MonthWalker:
         start: int,
         registry: KeyRegistry,
         override: frozenset[str] | None,
-    ) -> tuple[list[RoundOutput], str, int | None]:
+    ) -> tuple[list[RoundOutput], MonthOutcome, int | None]:
         p = ctx.params
         outputs: list[RoundOutput] = []
         prior = PriorRounds()
@@ -641,26 +675,6 @@ class _MonthWalker:
             seed = d.height + p.confirmations - 1
         return outputs, "failed", decided
 
-    def _fallback(
-        self,
-        groups: _Groups,
-        roster: Sequence[RosterStake],
-        statuses: dict[str, MessageStatus],
-        detail: str,
-    ) -> None:
-        """Statuses of a month without rounds: quarantine what is plainly not allowed
-        (precedence), ignore the rest."""
-        eligible = {r.key for r in roster if r.eligible}
-        members = {r.key for r in roster}
-        for pm in groups.all():
-            msg = pm.message
-            if isinstance(msg, Vrf | Secondary) and msg.actuary not in eligible:
-                statuses[pm.inscription_id] = verdict(pm, "quarantined", "not_eligible", detail)
-            elif isinstance(msg, Shares) and msg.actuary not in members:
-                statuses[pm.inscription_id] = verdict(pm, "quarantined", "not_roster", detail)
-            else:
-                statuses[pm.inscription_id] = verdict(pm, "ignored", None, detail)
-
     def _module(self, formula_id: str, entry: ParamsEntry) -> bytes | str:
         key = (formula_id, entry.inscription_id)
         if key not in self.modules:
@@ -679,3 +693,190 @@ class _MonthWalker:
                 threshold=p.threshold,
             )
         return self.keys[entry.inscription_id]
+
+
+@dataclass(frozen=True, slots=True)
+class MonthStart:
+    """Month M at B_M (§4): what every later phase of the month reads."""
+
+    month: str
+    entry: ParamsEntry
+    prev_snapshot: int
+    snapshot: int
+    start: int
+    roster: tuple[RosterStake, ...]
+    rows: tuple[FormulaRow, ...]
+    overflow: bool
+    leaf_index: int
+    tree_full: bool
+    pool_sats: int
+
+    @property
+    def params(self) -> ResolvedParams:
+        return self.entry.resolved
+
+    @property
+    def weights(self) -> dict[bytes, int]:
+        return {r.key: r.weight for r in self.roster if r.eligible}
+
+    @property
+    def eligible(self) -> int:
+        return len(self.weights)
+
+    @property
+    def need(self) -> int:
+        return need_for(self.params, self.eligible)
+
+    @property
+    def quorum(self) -> int:
+        return race_quorum(self.eligible)
+
+    @property
+    def failure(self) -> str | None:
+        """Why M fails at B_M, if it does: ``no_quorum``, ``overflow``, ``tree_full``."""
+        if self.eligible == 0:
+            return "no_quorum"
+        if self.overflow:
+            return "overflow"
+        return "tree_full" if self.tree_full else None
+
+    def evaluation(
+        self,
+        *,
+        dreybits: tuple[int, ...] | None,
+        formula_source: Literal["module", "reference", "none"],
+        month_root: bytes | None,
+        n_rows: int,
+        commitment: bytes | None,
+        rounds: tuple[RoundEvaluation, ...],
+        outcome: MonthOutcome,
+        decided_height: int | None,
+        accepted_round: int | None,
+        months_root: bytes | None,
+        publication: str | None = None,
+        rewards: tuple[RewardRow, ...] = (),
+        rewards_final: bool = False,
+        slashed: int = 0,
+        settled: bool = False,
+    ) -> MonthEvaluation:
+        """The month's evaluation: these start facts and what the month came to."""
+        p = self.params
+        return MonthEvaluation(
+            month=self.month,
+            params_id=self.entry.inscription_id,
+            params=p,
+            prev_snapshot=self.prev_snapshot,
+            snapshot=self.snapshot,
+            start=self.start,
+            roster=self.roster,
+            eligible=self.eligible,
+            need=self.need,
+            race_quorum=self.quorum,
+            no_quorum=self.eligible == 0,
+            overflow=self.overflow,
+            under_threshold=self.eligible < p.threshold,
+            rows=self.rows,
+            dreybits=dreybits,
+            formula_source=formula_source,
+            month_root=month_root,
+            n_rows=n_rows,
+            commitment=commitment,
+            pool_sats=self.pool_sats,
+            rounds=rounds,
+            outcome=outcome,
+            decided_height=decided_height,
+            accepted_round=accepted_round,
+            months_root=months_root,
+            publication=publication,
+            rewards=rewards,
+            rewards_final=rewards_final,
+            slashed=slashed,
+            settled=settled,
+        )
+
+
+def _unstarted_rounds(
+    groups: _Groups, *, after: int, outcome: str, p: ResolvedParams
+) -> list[tuple[str, MessageStatus]]:
+    """Messages of rounds after the last evaluated one: ``pending`` while M is pending and the
+    round may still exist (r < max_rounds), else ``ignored`` (the round does not exist)."""
+    out = []
+    for r, g in groups.rounds.items():
+        if r <= after:
+            continue
+        for ms in g.values():
+            for pm in ms:
+                if outcome == "pending" and r < p.max_rounds:
+                    status = verdict(pm, "pending", None, "round not started")
+                else:
+                    status = verdict(pm, "ignored", None, f"round {r} does not exist")
+                out.append((pm.inscription_id, status))
+    return out
+
+
+def _publication(
+    groups: _Groups,
+    start: MonthStart,
+    outcome: str,
+    accepted_round: int | None,
+    decided: int | None,
+    lead_result: Result | None,
+) -> tuple[str | None, tuple[MessageStatus, ...], tuple[Check, ...]]:
+    """§9 publication of an accepted month (the first valid ``allocation``), or the statuses
+    of the month's allocations when it is pending or failed."""
+    if outcome == "accepted" and decided is not None and lead_result is not None:
+        assert accepted_round is not None
+        pub = choose_publication(
+            groups.allocations,
+            params=start.params,
+            accepted_round=accepted_round,
+            decided_height=decided,
+            lead_result=lead_result,
+        )
+        check = Check(
+            "publication",
+            start.month,
+            accepted_round,
+            pub.publication is not None,
+            pub.publication or "no publication yet",
+        )
+        return pub.publication, tuple(pub.statuses), (check,)
+    if outcome == "pending":
+        statuses = [verdict(pm, "pending", None, "month pending") for pm in groups.allocations]
+    else:
+        statuses = [
+            verdict(pm, "ignored", None, f"{start.month} failed") for pm in groups.allocations
+        ]
+    return None, tuple(statuses), ()
+
+
+def _tree_after(
+    outcome: str, roots: MonthRoots, tree: MonthsTree, leaf_index: int
+) -> tuple[MonthsTree, bytes | None]:
+    """§7: the months tree after M: with the month's commitment when accepted, 0 when it
+    failed, unchanged (and no root yet) while it is pending."""
+    if outcome == "accepted":
+        return roots.tree, roots.months_root
+    if outcome == "failed":
+        after = tree.with_leaf(leaf_index, 0)
+        return after, field_to_bytes(after.root)
+    return tree, None
+
+
+def _fallback_statuses(
+    groups: _Groups, roster: Sequence[RosterStake], detail: str
+) -> tuple[MessageStatus, ...]:
+    """Statuses of a month without rounds: quarantine what is plainly not allowed
+    (precedence), ignore the rest."""
+    eligible = {r.key for r in roster if r.eligible}
+    members = {r.key for r in roster}
+    out = []
+    for pm in groups.all():
+        msg = pm.message
+        if isinstance(msg, Vrf | Secondary) and msg.actuary not in eligible:
+            out.append(verdict(pm, "quarantined", "not_eligible", detail))
+        elif isinstance(msg, Shares) and msg.actuary not in members:
+            out.append(verdict(pm, "quarantined", "not_roster", detail))
+        else:
+            out.append(verdict(pm, "ignored", None, detail))
+    return tuple(out)
