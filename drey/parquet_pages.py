@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from drey.bytereader import ByteReader
+from drey.errors import ProtocolError
 
 __all__ = ["PageHeader", "PageHeaderError", "read_page_header", "walk_pages"]
 
@@ -31,7 +32,7 @@ _TRUE, _FALSE, _BYTE, _I16, _I32, _I64, _DOUBLE, _BINARY, _LIST, _SET, _MAP, _ST
 _FIXED = {_BYTE: 1, _DOUBLE: 8}
 
 
-class PageHeaderError(ValueError):
+class PageHeaderError(ProtocolError, ValueError):
     """Bytes that are not a well-formed page header (or a page walk that does not add up)."""
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 import tomllib
@@ -30,3 +31,42 @@ def test_the_code_location_contract_names_every_module_outside_the_driver() -> N
         if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").is_file()
     }
     assert top - {"pipelines.driver"} == set(location["source_modules"])
+
+
+ROOTS = {
+    "btc": "btc.errors.BtcError",
+    "drey": "drey.errors.ProtocolError",
+    "indexer": "indexer.errors.IndexerError",
+    "devnet": "devnet.errors.DevnetError",
+    "pipelines": "pipelines.errors.PipelinesError",
+}
+
+
+def _exceptions(package: str) -> list[type[BaseException]]:
+    found = []
+    for path in sorted((REPO / package).rglob("*.py")):
+        if path.name == "__main__.py":  # runs its CLI on import
+            continue
+        module_name = ".".join(path.relative_to(REPO).with_suffix("").parts)
+        module = importlib.import_module(module_name.removesuffix(".__init__"))
+        for value in vars(module).values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, BaseException)
+                and value.__module__ == module.__name__
+            ):
+                found.append(value)
+    return found
+
+
+def test_every_error_derives_from_its_package_root() -> None:
+    """One root per package (its errors.py), so a caller can catch a package's errors in one
+    clause; module-private signals (a leading underscore) are exempt."""
+    strays = []
+    for package, root_path in ROOTS.items():
+        module_name, _, root_name = root_path.rpartition(".")
+        root = getattr(importlib.import_module(module_name), root_name)
+        for exc in _exceptions(package):
+            if not exc.__name__.startswith("_") and not issubclass(exc, root):
+                strays.append(f"{exc.__module__}.{exc.__name__} (root: {root_name})")
+    assert strays == []

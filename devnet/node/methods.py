@@ -55,7 +55,9 @@ CLIENT_VERSION = 300000
 SUBVERSION = "/Satoshi:30.0.0(devnet)/"
 
 
-class JSONRPCError(Exception):
+class JSONRPCError(DevnetError):
+    """An error object the dev node returns for a call (Core's code and message)."""
+
     def __init__(self, code: int, message: str) -> None:
         super().__init__(message)
         self.code = code
