@@ -2,8 +2,9 @@
 
 A refactor must leave the warehouse identical for the same devnet seed. This prints, for every
 relation of either file, its row count in each and whether the rows are equal as a multiset
-(``EXCEPT ALL`` both ways, so row order does not matter but duplicates do). Exit status 0 when
-every relation is equal, 1 otherwise.
+(``EXCEPT ALL`` both ways, so row order does not matter but duplicates do). Columns that say
+when a build ran rather than what it holds (``built_at``) are left out. Exit status 0 when every
+relation is equal, 1 otherwise.
 
     uv run python tools/warehouse_diff.py before.duckdb after.duckdb
 """
@@ -28,8 +29,18 @@ def _count(con: duckdb.DuckDBPyConnection, ref: str) -> int:
     return int(count)
 
 
+# Columns that record when the warehouse was built, not what it holds.
+VOLATILE = ("built_at",)
+
+
+def _select(con: duckdb.DuckDBPyConnection, ref: str) -> str:
+    columns = {row[0] for row in con.execute(f"describe {ref}").fetchall()}
+    left_out = [c for c in VOLATILE if c in columns]
+    return f"(select * exclude ({', '.join(left_out)}) from {ref})" if left_out else ref
+
+
 def _differing_rows(con: duckdb.DuckDBPyConnection, name: str) -> int:
-    left, right = f"a.{name}", f"b.{name}"
+    left, right = _select(con, f"a.{name}"), _select(con, f"b.{name}")
     only_left = _count(con, f"(select * from {left} except all select * from {right})")
     only_right = _count(con, f"(select * from {right} except all select * from {left})")
     return only_left + only_right
