@@ -526,26 +526,41 @@ class Oracle:
         missed: set[bytes],
         earlier_keys: dict[bytes, list[tuple[int, tuple[int, int, int], bytes]]],
     ) -> None:
-        tip = view.tip
-        month, r, g = ms.month, rs.round, rs.G
-        if tip < g:
+        """Round r of M as the simulator books it, phase by phase; each phase returns False
+        when what follows depends on blocks after the tip."""
+        g = rs.G
+        if view.tip < g:
             return
         rs.seed_hash = view.hash(g)
         rs.vrf_hi = g + rp.vrf_window
-        vw, lw, ro, rw, sw, c = (
-            rp.vrf_window,
-            rp.lead_window,
-            rp.race_offset,
-            rp.race_window,
-            rp.share_window,
-            rp.confirmations,
-        )
         # Public regime: a package of an earlier round of M revealed by G_r.
         rs.public = any(
             p.reveal_height is not None and p.reveal_height <= g
             for prev in ms.rounds[:-1]
             for p in prev.owed()
         )
+        if not self._round_vrfs(view, ms, rs, rp=rp, missed=missed):
+            return
+        if not self._round_lead(view, ms, rs, rp=rp, missed=missed):
+            return
+        if not self._round_race(view, ms, rs, rp=rp):
+            return
+        counted = self._round_shares(view, ms, rs, rp=rp, pk=pk)
+        self._round_decision(view, ms, rs, rp=rp, pk=pk, earlier_keys=earlier_keys)
+        self._round_settlement(view, ms, rs, rp=rp, counted=counted)
+
+    def _round_vrfs(
+        self,
+        view: ChainView,
+        ms: MonthState,
+        rs: RoundState,
+        *,
+        rp: ResolvedParams,
+        missed: set[bytes],
+    ) -> bool:
+        """§4: counted VRFs, R, the weights and the lead; ``vrf_withheld``."""
+        tip, month, r, g, vw = view.tip, ms.month, rs.round, rs.G, rp.vrf_window
+        assert rs.seed_hash is not None
         # VRFs (§4).
         roster_vrf = {e.key: e.vrf_key for e in rp.roster}
         alpha = vrf_alpha(month, r, rs.seed_hash)
@@ -559,7 +574,7 @@ class Oracle:
             if self._vrf_beta(pm, roster_vrf[msg.actuary], alpha) is not None:
                 rs.vrfs[msg.actuary] = pm
         if tip < g + vw:
-            return
+            return False
         betas = [self._vrf[(rs.vrfs[k].id, alpha)] for k in rs.vrfs]
         rs.randomness = election_randomness(month, r, rs.seed_hash, betas)  # type: ignore[arg-type]
         rs.weights = [(k, 0 if k in missed else ms.weight(k)) for k in ms.eligible]
@@ -571,7 +586,22 @@ class Oracle:
         if rs.lead is None:
             rs.decision, rs.D, rs.decision_reason = "rejected", g + vw, "all weights zero"
             rs.settled = True
-            return
+            return False
+        return True
+
+    def _round_lead(
+        self,
+        view: ChainView,
+        ms: MonthState,
+        rs: RoundState,
+        *,
+        rp: ResolvedParams,
+        missed: set[bytes],
+    ) -> bool:
+        """§5: the lead package and its parts; ``missed_lead``."""
+        tip, month, r, g = view.tip, ms.month, rs.round, rs.G
+        vw, lw = rp.vrf_window, rp.lead_window
+        assert rs.lead is not None  # _round_vrfs stops the round without a lead
         lo, hi = g + vw + 1, g + vw + lw
         rs.lead_lo, rs.lead_hi = lo, hi
         for pm in view.round_messages("lead", month, r):
@@ -589,7 +619,7 @@ class Oracle:
                 rs.offences.append(Offence("missed_lead", rs.lead, month, r, hi))
                 missed.add(rs.lead)
                 rs.settled = True
-            return
+            return False
         lead_msg = rs.lead_package.pm.message
         assert isinstance(lead_msg, Lead)
         if lead_msg.parts is not None:
@@ -600,6 +630,15 @@ class Oracle:
                     continue
                 if part.index < lead_msg.parts and part.index not in rs.parts:
                     rs.parts[part.index] = pm
+        return True
+
+    def _round_race(
+        self, view: ChainView, ms: MonthState, rs: RoundState, *, rp: ResolvedParams
+    ) -> bool:
+        """§8: counting secondaries, C, C_s, RS, the race and late packages."""
+        tip, month, r = view.tip, ms.month, rs.round
+        ro, rw, sw, c = rp.race_offset, rp.race_window, rp.share_window, rp.confirmations
+        assert rs.lead_package is not None
         rs.L = L = rs.lead_package.height
         rs.X = X = L + ro + rw - 1
         # Counting secondaries (§8).
@@ -618,12 +657,12 @@ class Oracle:
         heights = [pm.height for pm in rs.counting]
         rs.C = _first_reaching(heights, L + ro, X, ms.m, tip)
         if rs.C is None:
-            return
+            return False
         rs.C_s = _first_reaching(heights, rs.C, X, ms.need - 1, tip)
         if rs.C_s is None:
-            return
+            return False
         rs.RS = RS = rs.C_s + c
-        rs.SE = SE = RS + sw - 1
+        rs.SE = RS + sw - 1
         for pm in rs.counting:
             msg = pm.message
             if pm.height <= rs.C:
@@ -632,9 +671,23 @@ class Oracle:
                 rs.late.append(Package(pm, msg.actuary, "secondary", "late"))  # type: ignore[union-attr]
         for rank, p in enumerate(rs.race, start=1):
             p.rank = rank
-        if tip < RS - 1:
-            # Late packages may still come; shares cannot be valid before RS anyway.
-            return
+        # Late packages may still come before RS − 1; shares cannot be valid before RS anyway.
+        return tip >= RS - 1
+
+    def _round_shares(
+        self,
+        view: ChainView,
+        ms: MonthState,
+        rs: RoundState,
+        *,
+        rp: ResolvedParams,
+        pk: PaillierPublicKey,
+    ) -> set[tuple[bytes, str]]:
+        """§8: the shares ledger; ``premature_share``, ``invalid_share_proof``. Returns the
+        (actuary, package) pairs with a counted share."""
+        month, r = ms.month, rs.round
+        assert rs.RS is not None and rs.SE is not None
+        RS, SE = rs.RS, rs.SE
         # Shares ledger (§8).
         owed = {p.id: p for p in rs.owed()}
         roster_idx = {e.key: e.index for e in rp.roster}
@@ -687,6 +740,25 @@ class Oracle:
                     rs.offences.append(
                         Offence("invalid_share_proof", msg.actuary, month, r, pm.height)
                     )
+        return counted
+
+    def _round_decision(
+        self,
+        view: ChainView,
+        ms: MonthState,
+        rs: RoundState,
+        *,
+        rp: ResolvedParams,
+        pk: PaillierPublicKey,
+        earlier_keys: dict[bytes, list[tuple[int, tuple[int, int, int], bytes]]],
+    ) -> None:
+        """§8 reveals and §9 results, agreement and the decision."""
+        tip, month, r = view.tip, ms.month, rs.round
+        assert rs.RS is not None and rs.SE is not None and rs.lead_package is not None
+        RS, SE = rs.RS, rs.SE
+        assert rs.lead is not None
+        lead_msg = rs.lead_package.pm.message
+        assert isinstance(lead_msg, Lead)
         # Reveals (§8) and results (§5, §9).
         for pkg in rs.owed():
             self._reveal(view, ms, rs, pkg, rp=rp, pk=pk, earlier_keys=earlier_keys)
@@ -728,6 +800,20 @@ class Oracle:
             }.get(lead_pkg.outcome, "not enough agreement")
         for pkg in rs.race + rs.late:
             pkg.counts = self._counts(ms, rs, pkg, SE if tip >= SE else tip)
+
+    def _round_settlement(
+        self,
+        view: ChainView,
+        ms: MonthState,
+        rs: RoundState,
+        *,
+        rp: ResolvedParams,
+        counted: set[tuple[bytes, str]],
+    ) -> None:
+        """§9 at RS + share_window − 1: ``withheld_share`` and the rewards."""
+        tip, month, r = view.tip, ms.month, rs.round
+        assert rs.SE is not None and rs.lead is not None
+        SE = rs.SE
         # Settlement at RS + share_window − 1: rewards and withheld_share.
         if tip >= SE:
             rs.settled = True
