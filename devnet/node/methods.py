@@ -55,8 +55,10 @@ CLIENT_VERSION = 300000
 SUBVERSION = "/Satoshi:30.0.0(devnet)/"
 
 
-class JSONRPCError(DevnetError):
-    """An error object the dev node returns for a call (Core's code and message)."""
+class JSONRPCError(Exception):
+    """An error object the dev node returns for a call (Core's code and message). Not a
+    :class:`DevnetError`: it is the reply to a client, and the handlers that turn devnet
+    errors into replies must not catch it."""
 
     def __init__(self, code: int, message: str) -> None:
         super().__init__(message)
