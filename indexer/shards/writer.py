@@ -17,7 +17,26 @@ from indexer.faults import crashpoint
 from indexer.shards.tables import ShardTables
 
 # zstd keeps shards small (bodies are often images) and decodes fast in DuckDB and Polars.
-_PARQUET_OPTIONS = {"compression": "zstd", "compression_level": 1, "write_statistics": True}
+_PARQUET_OPTIONS = {"compression": "zstd", "compression_level": 1}
+_BLOBS = (pa.binary(), pa.large_binary())
+
+
+def statistics_columns(schema: pa.Schema) -> list[str]:
+    """The leaf columns that get min/max statistics: all but byte blobs.
+
+    A blob's statistics are copies of its smallest and largest values; for a 32 MiB decoded
+    body that is tens of MiB of writer memory spent on values no query filters by.
+    """
+    columns = []
+    for field in schema:
+        if field.type in _BLOBS:
+            continue
+        if pa.types.is_list(field.type):
+            if field.type.value_type not in _BLOBS:
+                columns.append(f"{field.name}.list.element")
+            continue
+        columns.append(field.name)
+    return columns
 
 
 def write_parquet_atomic(table: pa.Table, path: Path) -> Path:
@@ -31,7 +50,9 @@ def write_parquet_parts_atomic(parts: Iterable[pa.Table], path: Path, *, schema:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as handle:
-            with pq.ParquetWriter(handle, schema, **_PARQUET_OPTIONS) as writer:
+            with pq.ParquetWriter(
+                handle, schema, write_statistics=statistics_columns(schema), **_PARQUET_OPTIONS
+            ) as writer:
                 for part in parts:
                     writer.write_table(part)
             crashpoint("parquet_written")

@@ -6,13 +6,13 @@
 32 MiB (the attack of the hardening issue: 20 of them took 1.87 GiB before the block budget).
 ``references``: N text envelopes, each a brotli body of distinct ``/r/sat/<n>`` paths.
 The block goes through what the follower does to it: verify, scan, decode within the block's
-budgets, build the shard tables, write them. Peak RSS is the process's ``ru_maxrss``.
+budgets, build the shard tables, write them. Memory is the process's own: resident before,
+and the high-water mark from there (``tests/memory.py``).
 """
 
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import tempfile
 import time
@@ -22,8 +22,10 @@ from pathlib import Path
 import brotli
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "btc"))
+sys.path.insert(0, str(Path(__file__).parents[1]))
 
 from blocks import block_with_commitments, envelope, reveal_script
+from memory import peak_rss_mb, reset_peak_rss, rss_mb
 
 from btc import OutPoint, Transaction, TxIn, TxOut
 from btc.commitments import verify_block
@@ -64,7 +66,8 @@ def block(kind: str, n: int) -> bytes:
 def main() -> None:
     kind, n = sys.argv[1], int(sys.argv[2])
     raw = block(kind, n)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    reset_peak_rss()
+    before = rss_mb()
     start = time.perf_counter()
     verify_block(raw)
     scanned = scan_block(raw)
@@ -87,8 +90,8 @@ def main() -> None:
                 "refs_errors": sum(e is not None for e in ins.column("refs_error").to_pylist()),
                 "raw_kept": all(x is not None for x in ins.column("body_sha256").to_pylist()),
                 "seconds": round(seconds, 2),
-                "rss_before_mb": before,
-                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+                "rss_before_mb": round(before),
+                "peak_rss_mb": round(peak_rss_mb()),
             }
         )
     )

@@ -159,3 +159,22 @@ def test_reference_extraction() -> None:
         and is_text_like("image/svg+xml")
         and not is_text_like("image/png")
     )
+
+
+def test_shards_keep_statistics_for_filter_columns_but_not_for_blobs(tmp_path: Path) -> None:
+    """Min/max of a blob are copies of whole bodies (tens of MiB of writer memory for a bomb);
+    the columns queries filter by (heights, ids, txids) keep theirs for row-group pruning."""
+    reveal = reveal_script(
+        envelope(b"\x01", b"text/plain", b"\x09", b"br", b"", brotli.compress(b"hi"))
+    )
+    tx = spend(OutPoint(b"\x44" * 32, 0), [TxOut(1, OTHER)], witness_for(reveal))
+    tables = tables_for_blocks([(7, scan_block(make_block([tx]), vault_scripts=[]))])
+    paths = write_shard(tables, tmp_path, name="000000007")
+    meta = pq.ParquetFile(paths["inscriptions"]).metadata.row_group(0)
+    stats = {
+        meta.column(i).path_in_schema: meta.column(i).is_stats_set for i in range(meta.num_columns)
+    }
+    assert stats["block_height"] and stats["id"] and stats["txid"]
+    assert stats["parents.list.element"]
+    assert not stats["body"] and not stats["body_decoded"] and not stats["metadata"]
+    assert not stats["parents_raw.list.element"]

@@ -29,6 +29,8 @@ from drey.formula import (
 from drey.formula.runner import TABLE_ELEMENTS
 from drey.messages import FormulaManifest
 
+from ...memory import peak_rss_mb, reset_peak_rss, rss_mb
+
 U64 = 2**64 - 1
 U32 = 2**32 - 1
 MODULE = module_bytes()
@@ -231,9 +233,8 @@ def test_tables_cannot_grow_past_their_limit() -> None:
     """table.grow past TABLE_ELEMENTS fails inside the module (returns -1) instead of taking
     memory; a module that needs it reports its status; a huge declared table fails to
     instantiate. Memory stays small either way."""
-    import resource
-
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    reset_peak_rss()
+    before = rss_mb()
     grow = (
         f"(module {ABI} (table $t 0 funcref)"
         ' (func (export "allocate") (param i32 i32 i64 i32) (result i32)'
@@ -248,8 +249,8 @@ def test_tables_cannot_grow_past_their_limit() -> None:
     )
     result = run_formula(_module(declared), [(1, 2, 3)], pool=10)
     assert isinstance(result, FormulaFailure) and result.reason == "trap", result
-    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
-    assert grown_kib < 200_000, f"resident memory grew {grown_kib} KiB"
+    grown_mb = peak_rss_mb() - before
+    assert grown_mb < 200, f"resident memory grew {grown_mb:.0f} MB"
 
 
 def test_garbage_module_is_invalid() -> None:
