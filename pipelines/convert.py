@@ -61,12 +61,3 @@ def to_table(rows: Iterable[Mapping[str, Any]], schema: pa.Schema) -> pa.Table:
         for name, values in cols.items():
             values.append(row.get(name))
     return pa.Table.from_pydict(cols, schema=schema)
-
-
-def schema(*fields: tuple[str, pa.DataType] | tuple[str, pa.DataType, bool]) -> pa.Schema:
-    """``schema(("month", pa.string(), False), ("round", pa.int64()))``: nullable by default."""
-    out = []
-    for f in fields:
-        name, dtype, *rest = f
-        out.append(pa.field(name, dtype, nullable=rest[0] if rest else True))
-    return pa.schema(out)

@@ -1,9 +1,9 @@
 """The DuckDB side of the warehouse: the numbered SQL files, loading the Parquet store into
 the ``data`` tables, and publishing a new warehouse file atomically.
 
-SQL files (``sql/NNN_*.sql``) run in number order. Files numbered below 100 create the
-``data`` tables and run before any data is loaded; files from 100 on (views, macros, checks)
-run after. A file holds plain statements separated by semicolons.
+The ``data`` tables are created from the registry (:mod:`pipelines.tables`) and loaded from
+the store's Parquet files by column name; then the SQL files (``sql/NNN_*.sql``: views,
+macros, checks) run in number order. A file holds plain statements separated by semicolons.
 
 Publishing writes ``.warehouse.duckdb.<pid>.<n>.tmp`` beside the live file with
 ``STORAGE_VERSION 'v1.5.0'`` (DuckDB 1.5 readers open it), checks that every view answers,
@@ -29,45 +29,14 @@ from indexer.faults import crashpoint
 from indexer.shards.writer import fsync_dir
 from pipelines.settings import REPO
 from pipelines.store import Store
+from pipelines.tables import TABLES, create_tables
 
 SQL_DIR = REPO / "sql"
 STORAGE_VERSION = "v1.5.0"
 _NUMBERED = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 _counter = itertools.count()
-
-# Tables of schema "data" and where their rows come from: "chain" tables are one Parquet
-# file over the whole chain, "month" tables one file per month.
-TABLES: Mapping[str, str] = {
-    "blocks": "chain",
-    "vault_outputs": "chain",
-    "vault_spends": "chain",
-    "inscriptions": "chain",
-    "drey_messages": "chain",
-    "quarantine": "chain",
-    "message_statuses": "chain",
-    "stakes": "chain",
-    "plans": "chain",
-    "months": "month",
-    "eligibility": "month",
-    "elections": "month",
-    "election_vrfs": "month",
-    "election_weights": "month",
-    "packages": "month",
-    "decryption_shares": "month",
-    "reveals": "month",
-    "formula_runs": "month",
-    "formula_inputs": "month",
-    "allocations": "month",
-    "allocation_roots": "month",
-    "month_roots": "month",
-    "months_history": "month",
-    "race_results": "month",
-    "rewards": "month",
-    "penalties": "month",
-    "redistribution": "month",
-    "verification": "month",
-}
-
+# The tables loaded from the store's Parquet files (build_info is written by the publisher).
+LOADED = tuple(t.name for t in TABLES.values() if t.kind != "build")
 
 def sql_files() -> list[tuple[int, Path]]:
     """The numbered SQL files in order; refuses a repeated number or a stray name."""
@@ -89,12 +58,10 @@ def statements(path: Path) -> list[str]:
     return [s.query.strip() for s in duckdb.extract_statements(path.read_text())]
 
 
-def apply_sql(con: duckdb.DuckDBPyConnection, *, stage: str) -> list[str]:
-    """Run the ``schema`` files (< 100) or the ``views`` files (≥ 100); return their names."""
+def apply_sql(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Run the SQL files (views, macros, checks) over the ``data`` tables; return their names."""
     ran = []
-    for number, path in sql_files():
-        if (number < 100) != (stage == "schema"):
-            continue
+    for _, path in sql_files():
         for stmt in statements(path):
             try:
                 con.execute(stmt)
@@ -108,7 +75,7 @@ def load_tables(
     con: duckdb.DuckDBPyConnection,
     store: Store,
     *,
-    tables: Iterable[str] = TABLES,
+    tables: Iterable[str] = LOADED,
     months: Iterable[str] | None = None,
     where: Mapping[str, str] | None = None,
 ) -> dict[str, int]:
@@ -118,7 +85,7 @@ def load_tables(
     wanted = None if months is None else set(months)
     counts = {}
     for table in tables:
-        kind = TABLES[table]
+        kind = TABLES[table].kind
         files = store.files(table)
         if kind == "month" and wanted is not None:
             files = [f for f in files if f.stem in wanted]
@@ -212,7 +179,7 @@ def _build(
     )
     try:
         con.execute("USE staging")
-        apply_sql(con, stage="schema")
+        create_tables(con)
         rows = load_tables(con, store)
         for row in extra_verification:
             con.execute(
@@ -240,7 +207,7 @@ def _build(
                 "storage_version": STORAGE_VERSION,
             },
         )
-        apply_sql(con, stage="views")
+        apply_sql(con)
         # Whole-chain SQL checks (month NULL) join the verification rows before publishing.
         con.execute(
             "INSERT INTO data.verification BY NAME SELECT month, round, check_name, passed, "
@@ -260,7 +227,7 @@ def _build(
 
 # Tables the SQL checks of one month read: that month's tables and, of the parsed messages,
 # the kinds they look up (lead packages and publications).
-CHECK_TABLES = (*(t for t, kind in TABLES.items() if kind == "month"), "drey_messages")
+CHECK_TABLES = (*(t.name for t in TABLES.values() if t.kind == "month"), "drey_messages")
 CHECK_FILTERS = {"drey_messages": "kind IN ('lead', 'allocation')"}
 
 
@@ -269,9 +236,9 @@ def month_sql_checks(
 ) -> list[dict[str, Any]]:
     """The ``sql_checks`` rows of ``month``, from an in-memory warehouse holding only that
     month (``con`` must be a fresh in-memory connection)."""
-    apply_sql(con, stage="schema")
+    create_tables(con)
     load_tables(con, store, tables=CHECK_TABLES, months=[month], where=CHECK_FILTERS)
-    apply_sql(con, stage="views")
+    apply_sql(con)
     cur = con.execute(
         "SELECT month, round, check_name, passed, detail FROM sql_checks WHERE month = $m "
         "ORDER BY check_name, round",

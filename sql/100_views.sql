@@ -1,6 +1,7 @@
 -- The views analysts query (schema "main"). Each is documented, column by column, with an
--- example query in docs/schema.md ("Warehouse views"). They read the tables of 001_schema.sql
--- (schema "data") and add the joins people would otherwise repeat.
+-- example query in docs/schema.md ("Warehouse views"). They read the tables of schema "data",
+-- created from the table registry (pipelines/tables.py), and add the joins people would
+-- otherwise repeat.
 
 -- Chain ----------------------------------------------------------------------------------
 

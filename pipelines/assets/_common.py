@@ -13,6 +13,7 @@ from drey.rules import Evaluation, MonthEvaluation
 from pipelines.convert import to_table
 from pipelines.partitions import month_partitioned_asset
 from pipelines.settings import Warehouse
+from pipelines.tables import TABLES
 
 RULES_EVALUATION = dg.AssetKey("rules_evaluation")
 
@@ -45,17 +46,22 @@ def month_asset(
     *,
     name: str,
     group: str,
-    tables: Mapping[str, pa.Schema],
+    tables: Sequence[str],
     description: str,
     deps: Sequence[dg.AssetKey | str] = (RULES_EVALUATION,),
 ) -> Callable[[MonthBuilder], dg.AssetsDefinition]:
-    """A month-partitioned asset writing ``tables`` (name → schema) for each month of the run.
+    """A month-partitioned asset writing ``tables`` (month tables of :data:`pipelines.tables.TABLES`,
+    each with its registered schema) for each month of the run.
 
     The builder gets the evaluation, the month's :class:`MonthEvaluation` (``None`` for the
     pending month, whose snapshot is not reached yet) and the month key, and returns rows per
     table (dicts, or an Arrow table for the big ones). Every table gets a file for every month, empty when there is nothing, so that a
     month that lost its rows (a reorg) is rewritten rather than left stale.
     """
+
+    schemas = {table: TABLES[table].schema for table in tables}
+    if any(TABLES[table].kind != "month" for table in tables):
+        raise ValueError(f"{name}: a month asset writes month tables only, not {tables}")
 
     def decorate(build: MonthBuilder) -> dg.AssetsDefinition:
         @month_partitioned_asset(
@@ -73,7 +79,7 @@ def month_asset(
             counts: dict[str, dict[str, int]] = {t: {} for t in tables}
             for month in context.partition_keys:
                 rows = build(evaluation, month_evaluation(evaluation, month), month)
-                for table, schema in tables.items():
+                for table, schema in schemas.items():
                     given = rows.get(table, ())
                     if isinstance(given, pa.Table):
                         data = given.select(schema.names).cast(schema)

@@ -11,25 +11,8 @@ import pyarrow as pa
 from drey.merkle import MonthTree, month_index
 from drey.rules import Evaluation, MonthEvaluation
 from pipelines.assets._common import month_asset, month_evaluation
-from pipelines.convert import hexify, schema
+from pipelines.convert import hexify
 from pipelines.settings import Warehouse
-
-ALLOCATIONS = schema(
-    ("user_id", pa.uint64(), False),
-    ("month", pa.string(), False),
-    ("dreybits", pa.uint64(), False),
-    ("row_hash", pa.string(), False),
-    ("row_index", pa.int64(), False),
-)
-
-ALLOCATION_ROOTS = schema(
-    ("month", pa.string(), False),
-    ("rows", pa.int64(), False),
-    ("root", pa.string(), False),
-    ("commitment", pa.string(), False),
-    ("accepted_root", pa.string()),
-    ("matches", pa.bool_(), False),
-)
 
 
 def allocation_tables(m: MonthEvaluation) -> tuple[pa.Table, dict[str, object]]:
@@ -62,7 +45,7 @@ def allocation_tables(m: MonthEvaluation) -> tuple[pa.Table, dict[str, object]]:
 @month_asset(
     name="allocations",
     group="allocations",
-    tables={"allocations": ALLOCATIONS, "allocation_roots": ALLOCATION_ROOTS},
+    tables=("allocations", "allocation_roots"),
     description="Accepted allocation of each month with row hashes; the tree rebuilt over them.",
 )
 def allocations(_: Evaluation, m: MonthEvaluation | None, month: str) -> dict[str, object]:

@@ -7,28 +7,6 @@ import pyarrow as pa
 
 from drey.rules import Evaluation, MonthEvaluation
 from pipelines.assets._common import month_asset
-from pipelines.convert import schema
-
-FORMULA_RUNS = schema(
-    ("month", pa.string(), False),
-    ("source", pa.string(), False),
-    ("rows", pa.int64(), False),
-    ("pool", pa.int64()),
-    ("total_dreybits", pa.decimal128(38, 0)),
-    ("overflow", pa.bool_()),
-    ("module_ok", pa.bool_()),
-    ("module_detail", pa.string()),
-    ("reference_agrees", pa.bool_()),
-)
-
-FORMULA_INPUTS = schema(
-    ("month", pa.string(), False),
-    ("row_index", pa.int64(), False),
-    ("user_id", pa.uint64(), False),
-    ("sat_blocks", pa.decimal128(38, 0), False),
-    ("age", pa.uint32(), False),
-    ("dreybits", pa.uint64()),
-)
 
 
 def _check(evaluation: Evaluation, month: str, name: str) -> tuple[bool | None, str | None]:
@@ -41,7 +19,7 @@ def _check(evaluation: Evaluation, month: str, name: str) -> tuple[bool | None, 
 @month_asset(
     name="formula_runs",
     group="formula",
-    tables={"formula_runs": FORMULA_RUNS, "formula_inputs": FORMULA_INPUTS},
+    tables=("formula_runs", "formula_inputs"),
     description="Formula inputs from chain deposits and the inscribed module's output.",
 )
 def formula_runs(

@@ -23,40 +23,12 @@ import pyarrow as pa
 from drey.messages import Quarantine, parse_message
 from drey.rules import PositionedMessage
 from pipelines.assets._common import table_metadata
-from pipelines.convert import hexify, message_json, outpoint_bytes, schema, to_table
+from pipelines.convert import hexify, message_json, outpoint_bytes, to_table
 from pipelines.settings import MESSAGES_STATE, Warehouse
+from pipelines.tables import DREY_MESSAGES, QUARANTINE
 
 DREY_SELECTION = "lower(trim(metaprotocol)) like 'drey/%'"
 PARSE_STATE = "parsed_from"
-
-_POSITION = (
-    ("id", pa.string(), False),
-    ("block_height", pa.int64(), False),
-    ("block_hash", pa.string(), False),
-    ("tx_index", pa.int32(), False),
-    ("inscription_index", pa.int32(), False),
-    ("txid", pa.string(), False),
-)
-
-DREY_MESSAGES = schema(
-    *_POSITION,
-    ("kind", pa.string(), False),
-    ("month", pa.string()),
-    ("round", pa.int64()),
-    ("actuary", pa.string()),
-    ("user_id", pa.uint64()),
-    ("body_len", pa.int64()),
-    ("fields", pa.string(), False),
-)
-
-QUARANTINE = schema(
-    *_POSITION,
-    ("reason", pa.string(), False),
-    ("detail", pa.string(), False),
-    ("metaprotocol", pa.string()),
-    ("content_type", pa.string()),
-    ("body_len", pa.int64()),
-)
 
 _COLUMNS = [
     "id",

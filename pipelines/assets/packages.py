@@ -2,34 +2,16 @@
 month, with its status (§1) and, for packages owed shares, its role in the round (the lead,
 a race package with its rank, or late) (§5, §8)."""
 
-import pyarrow as pa
 
 from drey.rules import Evaluation, MonthEvaluation
 from pipelines.assets._common import month_asset
-from pipelines.convert import schema
 
 PACKAGE_KINDS = ("lead", "secondary", "lead_part")
-
-PACKAGES = schema(
-    ("month", pa.string(), False),
-    ("round", pa.int64()),
-    ("id", pa.string(), False),
-    ("kind", pa.string(), False),
-    ("block_height", pa.int64(), False),
-    ("tx_index", pa.int32(), False),
-    ("inscription_index", pa.int32(), False),
-    ("status", pa.string(), False),
-    ("reason", pa.string()),
-    ("detail", pa.string(), False),
-    ("role", pa.string()),
-    ("rank", pa.int64()),
-)
-
 
 @month_asset(
     name="packages",
     group="packages",
-    tables={"packages": PACKAGES},
+    tables=("packages",),
     description="Lead, secondary and lead_part messages with status, role and race rank.",
 )
 def packages(evaluation: Evaluation, m: MonthEvaluation | None, month: str) -> dict[str, list]:

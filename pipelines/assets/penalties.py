@@ -1,34 +1,15 @@
 """Group ``penalties``: offences of the month's rounds with the sats each slashes (§9), and
 the slashed sats credited to plans pro rata to their Dreybits (``redistribution``)."""
 
-import pyarrow as pa
 
 from drey.rules import Evaluation, MonthEvaluation
 from pipelines.assets._common import month_asset
-from pipelines.convert import schema
-
-PENALTIES = schema(
-    ("month", pa.string(), False),
-    ("round", pa.int64(), False),
-    ("offence", pa.string(), False),
-    ("actuary", pa.string(), False),
-    ("height", pa.int64(), False),
-    ("base", pa.int64(), False),
-    ("slash", pa.int64(), False),
-    ("detail", pa.string(), False),
-)
-
-REDISTRIBUTION = schema(
-    ("month", pa.string(), False),
-    ("user_id", pa.uint64(), False),
-    ("sats", pa.int64(), False),
-)
 
 
 @month_asset(
     name="penalties",
     group="penalties",
-    tables={"penalties": PENALTIES, "redistribution": REDISTRIBUTION},
+    tables=("penalties", "redistribution"),
     description="Offences and slashes; slashed sats credited to the month's plans.",
 )
 def penalties(evaluation: Evaluation, _: MonthEvaluation | None, month: str) -> dict[str, list]:

@@ -1,33 +1,15 @@
 """Group ``race_results``: per round the lead package and the counting secondaries in race
 order (rank by chain position) or late, with their reveal outcome and agreement (§8, §9)."""
 
-import pyarrow as pa
 
 from drey.rules import Evaluation, MonthEvaluation
 from pipelines.assets._common import month_asset
-from pipelines.convert import schema
-
-RACE_RESULTS = schema(
-    ("month", pa.string(), False),
-    ("round", pa.int64(), False),
-    ("role", pa.string(), False),
-    ("rank", pa.int64()),
-    ("package", pa.string(), False),
-    ("actuary", pa.string(), False),
-    ("block_height", pa.int64(), False),
-    ("tx_index", pa.int32(), False),
-    ("inscription_index", pa.int32(), False),
-    ("outcome", pa.string()),
-    ("valid", pa.bool_()),
-    ("agrees", pa.bool_()),
-    ("counts", pa.bool_()),
-)
 
 
 @month_asset(
     name="race_results",
     group="race_results",
-    tables={"race_results": RACE_RESULTS},
+    tables=("race_results",),
     description="Lead and race/late packages in rank order with reveal and agreement.",
 )
 def race_results(evaluation: Evaluation, m: MonthEvaluation | None, month: str) -> dict[str, list]:

@@ -1,36 +1,16 @@
 """Group ``reveals``: every package owed shares after the share window: decrypted (and what
 its result claims), a copy, key reuse, or unrevealed; whether it is valid and agrees (§8, §9)."""
 
-import pyarrow as pa
 
 from drey.rules import Evaluation, MonthEvaluation
 from pipelines.assets._common import month_asset
-from pipelines.convert import hexify, schema
-
-REVEALS = schema(
-    ("month", pa.string(), False),
-    ("round", pa.int64(), False),
-    ("package", pa.string(), False),
-    ("actuary", pa.string(), False),
-    ("kind", pa.string(), False),
-    ("role", pa.string(), False),
-    ("outcome", pa.string(), False),
-    ("reveal_height", pa.int64()),
-    ("share_indices", pa.list_(pa.int64())),
-    ("month_root", pa.string()),
-    ("n_rows", pa.int64()),
-    ("months_root", pa.string()),
-    ("problem", pa.string()),
-    ("valid", pa.bool_(), False),
-    ("agrees", pa.bool_(), False),
-    ("counts", pa.bool_(), False),
-)
+from pipelines.convert import hexify
 
 
 @month_asset(
     name="reveals",
     group="reveals",
-    tables={"reveals": REVEALS},
+    tables=("reveals",),
     description="Threshold decryption outcome and claimed roots of every lead/race/late package.",
 )
 def reveals(_: Evaluation, m: MonthEvaluation | None, month: str) -> dict[str, list]:

@@ -1,27 +1,15 @@
 """Group ``rewards``: the accepted round's rewards in sats (§9): the lead's share and the
 agreeing race secondaries' shares by rank. ``final`` is false until the share window closed."""
 
-import pyarrow as pa
 
 from drey.rules import Evaluation, MonthEvaluation
 from pipelines.assets._common import month_asset
-from pipelines.convert import schema
-
-REWARDS = schema(
-    ("month", pa.string(), False),
-    ("round", pa.int64(), False),
-    ("actuary", pa.string(), False),
-    ("role", pa.string(), False),
-    ("rank", pa.int64()),
-    ("sats", pa.int64(), False),
-    ("final", pa.bool_(), False),
-)
 
 
 @month_asset(
     name="rewards",
     group="rewards",
-    tables={"rewards": REWARDS},
+    tables=("rewards",),
     description="Rewards of the accepted round: lead share and race shares by rank.",
 )
 def rewards(_: Evaluation, m: MonthEvaluation | None, month: str) -> dict[str, list]:

@@ -2,34 +2,10 @@
 recomputed them, beside what the accepted (or last) lead's revealed result claimed; and the
 months history (§7): leaf i of the months tree and the months root after each decided month."""
 
-import pyarrow as pa
 
 from drey.rules import Evaluation, MonthEvaluation, months_between
 from pipelines.assets._common import month_asset
-from pipelines.convert import hexify, schema
-
-MONTH_ROOTS = schema(
-    ("month", pa.string(), False),
-    ("outcome", pa.string(), False),
-    ("accepted_round", pa.int64()),
-    ("n_rows", pa.int64()),
-    ("month_root", pa.string()),
-    ("commitment", pa.string()),
-    ("months_root", pa.string()),
-    ("lead_round", pa.int64()),
-    ("lead_month_root", pa.string()),
-    ("lead_n_rows", pa.int64()),
-    ("lead_months_root", pa.string()),
-    ("lead_matches", pa.bool_()),
-)
-
-MONTHS_HISTORY = schema(
-    ("month", pa.string(), False),
-    ("leaf_index", pa.int64(), False),
-    ("outcome", pa.string(), False),
-    ("leaf", pa.string(), False),
-    ("months_root", pa.string(), False),
-)
+from pipelines.convert import hexify
 
 ZERO = "00" * 32
 
@@ -37,7 +13,7 @@ ZERO = "00" * 32
 @month_asset(
     name="month_roots",
     group="month_roots",
-    tables={"month_roots": MONTH_ROOTS, "months_history": MONTHS_HISTORY},
+    tables=("month_roots", "months_history"),
     description="Recomputed month roots vs the lead's claims; the months tree after each month.",
 )
 def month_roots(evaluation: Evaluation, m: MonthEvaluation | None, month: str) -> dict[str, list]:

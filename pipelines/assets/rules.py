@@ -19,7 +19,7 @@ from drey.rules import Evaluation, PositionedMessage
 from drey.rules.memo import Memo
 from drey.rules.share_proofs import ShareVerifier
 from pipelines.assets._common import table_metadata
-from pipelines.convert import schema, to_table
+from pipelines.convert import to_table
 from pipelines.evaluation import (
     MonthDigests,
     chain_view,
@@ -30,23 +30,10 @@ from pipelines.evaluation import (
 )
 from pipelines.partitions import register_months, remove_months
 from pipelines.settings import EVALUATION_STATE, MESSAGES_STATE, Warehouse
+from pipelines.tables import MESSAGE_STATUSES
 
 DIGESTS_STATE = "month_digests"
 MEMO_STATE = "evaluation_memo"
-
-MESSAGE_STATUSES = schema(
-    ("id", pa.string(), False),
-    ("block_height", pa.int64(), False),
-    ("tx_index", pa.int32(), False),
-    ("inscription_index", pa.int32(), False),
-    ("kind", pa.string()),
-    ("month", pa.string()),
-    ("round", pa.int64()),
-    ("status", pa.string(), False),
-    ("reason", pa.string()),
-    ("detail", pa.string(), False),
-)
-
 
 def status_table(evaluation: Evaluation) -> pa.Table:
     return to_table(

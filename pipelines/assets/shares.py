@@ -1,33 +1,15 @@
 """Group ``decryption_shares``: every entry of every ``shares`` message of the month (the
 shares ledger of §8): who posted a share for which package, when, and its entry status."""
 
-import pyarrow as pa
 
 from drey.rules import Evaluation, MonthEvaluation
 from pipelines.assets._common import month_asset
-from pipelines.convert import schema
-
-DECRYPTION_SHARES = schema(
-    ("month", pa.string(), False),
-    ("round", pa.int64(), False),
-    ("shares_id", pa.string(), False),
-    ("entry", pa.int64(), False),
-    ("block_height", pa.int64(), False),
-    ("tx_index", pa.int32(), False),
-    ("inscription_index", pa.int32(), False),
-    ("actuary", pa.string(), False),
-    ("roster_index", pa.int64()),
-    ("package", pa.string(), False),
-    ("status", pa.string(), False),
-    ("reason", pa.string()),
-    ("detail", pa.string(), False),
-)
 
 
 @month_asset(
     name="decryption_shares",
     group="decryption_shares",
-    tables={"decryption_shares": DECRYPTION_SHARES},
+    tables=("decryption_shares",),
     description="The shares ledger: one row per share entry with its status.",
 )
 def decryption_shares(_: Evaluation, m: MonthEvaluation | None, month: str) -> dict[str, list]:

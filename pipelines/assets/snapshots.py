@@ -3,57 +3,9 @@ outcome (table ``months``), and every roster member's stake at the snapshot (``e
 
 from typing import Any
 
-import pyarrow as pa
-
 from drey.rules import Evaluation, MonthEvaluation
 from pipelines.assets._common import month_asset
-from pipelines.convert import hexify, schema
-
-MONTHS = schema(
-    ("month", pa.string(), False),
-    ("outcome", pa.string(), False),
-    ("first_month", pa.string()),
-    ("params_id", pa.string()),
-    ("prev_snapshot", pa.int64()),
-    ("snapshot", pa.int64()),
-    ("start_height", pa.int64()),
-    ("decided_height", pa.int64()),
-    ("accepted_round", pa.int64()),
-    ("rounds", pa.int64(), False),
-    ("lead", pa.string()),
-    ("roster_size", pa.int64()),
-    ("eligible", pa.int64()),
-    ("threshold", pa.int64()),
-    ("need", pa.int64()),
-    ("race_quorum", pa.int64()),
-    ("no_quorum", pa.bool_()),
-    ("overflow", pa.bool_()),
-    ("under_threshold", pa.bool_()),
-    ("n_rows", pa.int64()),
-    ("dreybits_per_month", pa.int64()),
-    ("fee_bps", pa.int64()),
-    ("lead_bps", pa.int64()),
-    ("penalty_bps", pa.int64()),
-    ("pool_sats", pa.int64()),
-    ("formula_source", pa.string()),
-    ("month_root", pa.string()),
-    ("commitment", pa.string()),
-    ("months_root", pa.string()),
-    ("publication", pa.string()),
-    ("slashed", pa.int64()),
-    ("rewards_final", pa.bool_()),
-    ("settled", pa.bool_()),
-)
-
-ELIGIBILITY = schema(
-    ("month", pa.string(), False),
-    ("roster_index", pa.int64(), False),
-    ("actuary", pa.string(), False),
-    ("stake", pa.int64(), False),
-    ("slashed", pa.int64(), False),
-    ("weight", pa.int64(), False),
-    ("eligible", pa.bool_(), False),
-)
+from pipelines.convert import hexify
 
 
 def month_row(m: MonthEvaluation) -> dict[str, Any]:
@@ -101,7 +53,7 @@ def month_row(m: MonthEvaluation) -> dict[str, Any]:
 @month_asset(
     name="snapshots",
     group="snapshots_and_eligibility",
-    tables={"months": MONTHS, "eligibility": ELIGIBILITY},
+    tables=("months", "eligibility"),
     description="Snapshot, start, eligibility and outcome of each month; stakes at S_M.",
 )
 def snapshots(_: Evaluation, m: MonthEvaluation | None, month: str) -> dict[str, list]:

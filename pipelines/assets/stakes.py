@@ -13,6 +13,7 @@ from dagster_duckdb import DuckDBResource
 
 from pipelines.assets._common import table_metadata
 from pipelines.settings import Warehouse
+from pipelines.tables import TABLES
 
 _BINDING = """
 with m as (
@@ -46,7 +47,7 @@ def bindings(
     columns = "* exclude (user_id, owner)" if kind == "stake" else "* exclude (actuary)"
     with duckdb.get_connection() as con:
         data = con.sql(f"select {columns} from ({_BINDING})", params=params).to_arrow_table()
-    store.write(table, data)
+    store.write(table, data.cast(TABLES[table].schema))
     return dg.MaterializeResult(metadata=table_metadata({table: data}))
 
 

@@ -6,23 +6,14 @@ publication, the month's outcome); ``sql`` rows recheck the published tables in 
 missing publication), not a pipeline error: the asset check reports them as warnings."""
 
 import dagster as dg
-import pyarrow as pa
 from dagster_duckdb import DuckDBResource
 
 from drey.rules import Evaluation
-from pipelines.convert import schema, to_table
+from pipelines.convert import to_table
 from pipelines.duck import month_sql_checks
 from pipelines.partitions import month_partitioned_asset
 from pipelines.settings import Warehouse
-
-VERIFICATION = schema(
-    ("month", pa.string()),
-    ("round", pa.int64()),
-    ("check_name", pa.string(), False),
-    ("passed", pa.bool_(), False),
-    ("detail", pa.string(), False),
-    ("source", pa.string(), False),
-)
+from pipelines.tables import VERIFICATION
 
 MONTH_ASSETS = (
     "snapshots",

@@ -1,12 +1,19 @@
-"""The numbered SQL files: order, statements, the data tables matching the Parquet the assets
-write, and every view answering on an empty warehouse."""
+"""The table registry and the numbered SQL files: the data tables created from the registry
+match the Parquet the assets write, the files' order and statements, and every view answering
+on an empty warehouse."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import duckdb
+import pyarrow as pa
 import pytest
 
-from pipelines.duck import TABLES, apply_sql, sql_files, statements, view_names
+from indexer.shards.schema import SCHEMAS as SHARD_SCHEMAS
+from pipelines.duck import LOADED, apply_sql, sql_files, statements, view_names
+from pipelines.tables import TABLES, WarehouseTable, columns, create_tables, sql_type
 
 from .chainfix import DemoChain
 from .harness import Pipeline
@@ -15,7 +22,7 @@ from .harness import Pipeline
 def test_sql_files_are_numbered_and_split_into_statements() -> None:
     files = sql_files()
     numbers = [n for n, _ in files]
-    assert numbers == sorted(numbers) and numbers[0] < 100 <= numbers[-1]
+    assert numbers == sorted(numbers) and len(numbers) >= 3
     for _, path in files:
         text = path.read_text()
         stmts = statements(path)
@@ -26,8 +33,8 @@ def test_sql_files_are_numbered_and_split_into_statements() -> None:
 
 def test_views_answer_on_an_empty_warehouse() -> None:
     con = duckdb.connect()
-    apply_sql(con, stage="schema")
-    apply_sql(con, stage="views")
+    create_tables(con)
+    apply_sql(con)
     views = view_names(con)
     assert {
         "inscriptions",
@@ -54,30 +61,135 @@ def test_views_answer_on_an_empty_warehouse() -> None:
     ]
 
 
-def test_every_data_table_has_a_loader_and_a_ddl() -> None:
+def test_the_registry_creates_every_data_table_with_its_schema() -> None:
+    """Names, DuckDB types and NOT NULL of every ``data`` table are the registry's Arrow
+    schema, and every table but ``build_info`` is loaded from the store."""
     con = duckdb.connect()
-    apply_sql(con, stage="schema")
-    ddl = {
-        r[0]
-        for r in con.execute(
-            "select table_name from duckdb_tables() where schema_name = 'data'"
+    assert create_tables(con) == list(TABLES)
+    for table in TABLES.values():
+        got = con.execute(
+            "select column_name, data_type, is_nullable from duckdb_columns() "
+            "where schema_name = 'data' and table_name = $t order by column_index",
+            {"t": table.name},
         ).fetchall()
-    }
-    assert ddl == set(TABLES) | {"build_info"}
+        want = [(f.name, sql_type(f.type), f.nullable) for f in table.schema]
+        assert got == want, table.name
+    assert set(LOADED) == set(TABLES) - {"build_info"}
+
+
+def test_arrow_types_map_to_the_types_duckdb_reads_from_parquet() -> None:
+    schema = columns(
+        ("flag", pa.bool_(), False),
+        ("n32", pa.int32()),
+        ("n64", pa.int64()),
+        ("u32", pa.uint32()),
+        ("u64", pa.uint64()),
+        ("x", pa.float64()),
+        ("text", pa.string()),
+        ("blob", pa.large_binary()),
+        ("names", pa.list_(pa.string()), False),
+        ("sums", pa.decimal128(38, 0)),
+        ("offset", pa.int32()),
+    )
+    con = duckdb.connect()
+    con.execute("create schema data")
+    con.execute(WarehouseTable("t", "chain", schema).create_sql())
+    declared = [r[:2] for r in con.execute("describe data.t").fetchall()]
+    con.register("arrow", schema.empty_table())
+    assert declared == [r[:2] for r in con.execute("describe arrow").fetchall()]
+    with pytest.raises(TypeError, match="no DuckDB type for Arrow type date32"):
+        sql_type(pa.date32())
+
+
+def test_a_month_asset_writes_only_month_tables() -> None:
+    from pipelines.assets._common import month_asset
+
+    with pytest.raises(ValueError, match="month tables only"):
+        month_asset(name="x", group="x", tables=("blocks",), description="x")
 
 
 def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, str]]:
     return [(r[0], r[1]) for r in con.execute(f"describe select * from {relation}").fetchall()]
 
 
-@pytest.mark.parametrize("table", sorted(TABLES))
+@pytest.mark.parametrize("table", sorted(LOADED))
 def test_parquet_columns_match_the_ddl(built: tuple[DemoChain, Pipeline], table: str) -> None:
     """Loading is BY NAME, so a column the DDL lacks, or a type it would cast, is a bug."""
     _, pipeline = built
     files = pipeline.warehouse.store.files(table)
     assert files, f"{table} was not written"
     con = duckdb.connect()
-    apply_sql(con, stage="schema")
+    create_tables(con)
     expected = _columns(con, f"data.{table}")
     for f in files:
         assert _columns(con, f"read_parquet('{f}')") == expected, f.name
+
+
+SCHEMA_DOC = Path(__file__).resolve().parents[2] / "docs" / "schema.md"
+_DOC_ROW = re.compile(r"^\| ([^|]+) \| ([^|]*) \|", re.M)
+
+
+def documented_type_problems(text: str) -> list[str]:
+    """Every row of a column table in ``docs/schema.md`` (``| a, b | T1, T2 | meaning |``)
+    whose columns are not columns of the tables or views its section names, or whose type is
+    not the one DuckDB gives them: shard tables from the shard schemas, views from an empty
+    warehouse built by the registry and the SQL files."""
+    con = duckdb.connect()
+    create_tables(con)
+    apply_sql(con)
+    split = text.index("# Warehouse views")
+    problems = []
+    for part, shard in ((text[:split], True), (text[split:], False)):
+        for section in re.split(r"\n## ", part)[1:]:
+            heading = section.split("\n", 1)[0]
+            named = re.findall(r"`(\w+)`", heading.split(":")[0])
+            types = [_shard_types(n) if shard else _view_types(con, n) for n in named]
+            types = [t for t in types if t]
+            if not types:
+                continue  # a section about no table (layout, macros)
+            for cols, tys in _DOC_ROW.findall(section):
+                names = [c.strip() for c in cols.split(",")]
+                if names == ["column"] or set(cols.strip()) <= {"-"}:
+                    continue
+                declared = [t.strip() for t in tys.split(",")] if tys.strip() else []
+                if declared and len(declared) not in (1, len(names)):
+                    problems.append(f"{heading}: {len(declared)} types for {cols.strip()}")
+                    continue
+                for i, name in enumerate(names):
+                    actual = next((t[name] for t in types if name in t), None)
+                    if actual is None:
+                        problems.append(f"{heading}: {name} is not a column of {named}")
+                    elif declared and declared[i if len(declared) > 1 else 0] != actual:
+                        doc = declared[i if len(declared) > 1 else 0]
+                        problems.append(f"{heading}: {name} is documented {doc}, is {actual}")
+    return problems
+
+
+def _shard_types(table: str) -> dict[str, str]:
+    schema = SHARD_SCHEMAS.get(table)
+    return {} if schema is None else {f.name: sql_type(f.type) for f in schema}
+
+
+def _view_types(con: duckdb.DuckDBPyConnection, view: str) -> dict[str, str]:
+    try:
+        return {r[0]: r[1] for r in con.execute(f"describe {view}").fetchall()}
+    except duckdb.CatalogException:
+        return {}
+
+
+def test_the_documented_types_are_the_warehouse_types() -> None:
+    assert documented_type_problems(SCHEMA_DOC.read_text()) == []
+
+
+def test_a_wrong_or_unknown_documented_column_is_found() -> None:
+    text = SCHEMA_DOC.read_text()
+    wrong = text.replace(
+        "| height | BIGINT | block height |", "| height | INTEGER | block height |"
+    )
+    assert wrong != text
+    assert documented_type_problems(wrong) == [
+        "`blocks`: one row per block: height is documented INTEGER, is BIGINT"
+    ]
+    ghost = text.replace("| month | VARCHAR | the month |", "| moth | VARCHAR | the month |", 1)
+    assert ghost != text
+    assert any("moth is not a column" in p for p in documented_type_problems(ghost))
