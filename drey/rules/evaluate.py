@@ -160,17 +160,7 @@ def evaluate(
         )
         return _result(tip, None, None, msgs, statuses, [], None, [], [])
 
-    entries_by_offset: dict[int, ParamsEntry] = {}  # a month's params, looked up once
-
-    def params_at(height: int) -> ParamsEntry:
-        offset = snapshots.month_offset(height)
-        entry = entries_by_offset.get(offset)
-        if entry is None:
-            entry = history.for_month(snapshots.month_of_height(height))
-            assert entry is not None
-            entries_by_offset[offset] = entry
-        return entry
-
+    params_at = _ParamsAt(snapshots, history)
     ledger, binding_statuses = bind_stakes_and_plans(
         msgs,
         chain,
@@ -214,6 +204,24 @@ def evaluate(
         walk.penalties,
         walk.checks,
     )
+
+
+class _ParamsAt:
+    """params(M) of the month holding a height, each month looked up once (§2)."""
+
+    def __init__(self, snapshots: Snapshots, history: ParamsHistory) -> None:
+        self._snapshots = snapshots
+        self._history = history
+        self._by_offset: dict[int, ParamsEntry] = {}
+
+    def __call__(self, height: int) -> ParamsEntry:
+        offset = self._snapshots.month_offset(height)
+        entry = self._by_offset.get(offset)
+        if entry is None:
+            entry = self._history.for_month(self._snapshots.month_of_height(height))
+            assert entry is not None
+            self._by_offset[offset] = entry
+        return entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -428,20 +436,7 @@ class _MonthWalker:
             return self._failed_at_start(start, groups, tree, registry)
         formula, roots, checks = self._formula_and_roots(start, tree)
         p = start.params
-        ctx = MonthContext(
-            month=month,
-            params=p,
-            pk=self._pk(start.entry),
-            roster_index={e.key: e.index for e in p.roster},
-            vrf_keys={e.key: e.vrf_key for e in p.roster},
-            weights=start.weights,
-            need=start.need,
-            quorum=start.quorum,
-            expected=Expected(formula.dreybits, roots.month_root, roots.n_rows, roots.months_root),
-            pool_sats=start.pool_sats,
-            chain=self.chain,
-            tip=self.tip,
-        )
+        ctx = self._context(start, formula, roots)
         outputs, outcome, decided = self._rounds(ctx, groups, start.start, registry)
         statuses: dict[str, MessageStatus] = {}
         for out in outputs:
@@ -497,6 +492,27 @@ class _MonthWalker:
             tuple(checks),
             registry.with_keys(k for out in outputs for k in out.keys),
             after,
+        )
+
+    def _context(
+        self, start: MonthStart, formula: FormulaResult, roots: MonthRoots
+    ) -> MonthContext:
+        """What every round of the month is judged against: params(M), the expected result
+        (§8 agreement), weights, need and quorum (§9)."""
+        p = start.params
+        return MonthContext(
+            month=start.month,
+            params=p,
+            pk=self._pk(start.entry),
+            roster_index={e.key: e.index for e in p.roster},
+            vrf_keys={e.key: e.vrf_key for e in p.roster},
+            weights=start.weights,
+            need=start.need,
+            quorum=start.quorum,
+            expected=Expected(formula.dreybits, roots.month_root, roots.n_rows, roots.months_root),
+            pool_sats=start.pool_sats,
+            chain=self.chain,
+            tip=self.tip,
         )
 
     def _start(

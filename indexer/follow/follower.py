@@ -552,23 +552,10 @@ class Follower:
                     break
                 f, scanned = self._scan_verified(f, working, fetcher)
                 st.scan_s += time.perf_counter() - t1
-                prev = hash_to_hex(scanned.header.prev_hash)
-                if expected_prev is not None and prev != expected_prev:
-                    event(
-                        self.log,
-                        logging.INFO,
-                        "chain_changed",
-                        height=f.height,
-                        parent=prev,
-                        expected=expected_prev,
-                        action="re-checking the node's chain",
-                    )
+                if not self._extends(expected_prev, scanned, f.height):
                     break
                 expected_prev = scanned.hash
-                for o in scanned.vault_outputs:
-                    working.add(outpoint_key(o.txid, o.vout))
-                for s in scanned.vault_spends:
-                    working.discard(outpoint_key(s.spent_txid, s.spent_vout))
+                _track_vault(working, scanned)
                 # Decoded bodies count toward the batch size: with each block's decoding
                 # bounded, a batch holds at most batch_max_bytes + one block in memory.
                 t2 = time.perf_counter()
@@ -580,17 +567,13 @@ class Follower:
                 progress.advance(height=f.height, nbytes=len(f.raw))
                 stopping = self.stop.is_set()
                 if f.height >= seg_end or batch_bytes >= self.cfg.batch_max_bytes or stopping:
-                    t2 = time.perf_counter()
-                    self._commit_batch(batch, working)
-                    st.commit_s += time.perf_counter() - t2
+                    self._timed_commit(batch, working)
                     batch, batch_bytes = [], 0
                     seg_end = self._segment_end(f.height + 1, final_line, target)
                 if stopping:
                     break
             if batch:
-                t2 = time.perf_counter()
-                self._commit_batch(batch, working)
-                st.commit_s += time.perf_counter() - t2
+                self._timed_commit(batch, working)
         finally:
             stream.close()
             # Where the decoding thread's time went: blocked on the fetch pool, scanning, or
@@ -601,6 +584,27 @@ class Follower:
                 commit_s=round(st.commit_s - committing, 3),
             )
         self.vault = {outpoint_from_text(t) for t in self._store.manifest.vault_unspent}
+
+    def _extends(self, expected_prev: str | None, scanned: ScannedBlock, height: int) -> bool:
+        """Whether the block's parent is the previous block (a changed chain if not)."""
+        prev = hash_to_hex(scanned.header.prev_hash)
+        if expected_prev is None or prev == expected_prev:
+            return True
+        event(
+            self.log,
+            logging.INFO,
+            "chain_changed",
+            height=height,
+            parent=prev,
+            expected=expected_prev,
+            action="re-checking the node's chain",
+        )
+        return False
+
+    def _timed_commit(self, batch: list[_Scanned], working: set[bytes]) -> None:
+        started = time.perf_counter()
+        self._commit_batch(batch, working)
+        self.stats.commit_s += time.perf_counter() - started
 
     def _scan_verified(
         self, f: Fetched, working: set[bytes], fetcher: BlockFetcher
@@ -806,3 +810,11 @@ def _diff(old: object, new: object) -> str:
         return "unreadable settings"
     keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
     return ", ".join(f"{k}: {old.get(k)!r} → {new.get(k)!r}" for k in keys)
+
+
+def _track_vault(working: set[bytes], scanned: ScannedBlock) -> None:
+    """The vault outpoints unspent after ``scanned``: its vault outputs in, its spends out."""
+    for o in scanned.vault_outputs:
+        working.add(outpoint_key(o.txid, o.vout))
+    for s in scanned.vault_spends:
+        working.discard(outpoint_key(s.spent_txid, s.spent_vout))
