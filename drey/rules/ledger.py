@@ -104,57 +104,19 @@ def bind_stakes_and_plans(
     for pm in bindings:
         msg = pm.message
         assert isinstance(msg, Stake | Plan)
-        if per_tx[pm.txid] > 1:
-            out.append(
-                verdict(
-                    pm,
-                    "quarantined",
-                    "multiple_bindings",
-                    f"{per_tx[pm.txid]} stake/plan messages in transaction {pm.txid[::-1].hex()}",
-                )
-            )
+        after_first = first_position is not None and pm.position >= first_position
+        params = params_at(pm.height) if after_first else None
+        refusal = binding_refusal(
+            pm, per_tx=per_tx[pm.txid], first_position=first_position, params=params,
+            owners=owners, memo=memo,
+        )  # fmt: skip
+        if refusal is not None:
+            out.append(refusal)
             continue
-        if first_position is None or pm.position < first_position:
-            out.append(verdict(pm, "ignored", None, "before the first params"))
-            continue
-        params = params_at(pm.height)
-        if isinstance(msg, Plan) and not _plan_signed(msg, params.operator, memo):
-            out.append(verdict(pm, "quarantined", "bad_signature", "plan not signed by operator"))
-            continue
-        if msg.outpoint != pm.first_input_prevout:
-            out.append(
-                verdict(
-                    pm,
-                    "quarantined",
-                    "outpoint_mismatch",
-                    "outpoint is not the carrying transaction's first input prevout",
-                )
-            )
-            continue
-        if isinstance(msg, Stake) and msg.actuary not in {e.key for e in params.roster}:
-            out.append(verdict(pm, "quarantined", "not_roster", "actuary is not in the roster"))
-            continue
+        assert params is not None
         if isinstance(msg, Plan):
-            known = owners.get(msg.user_id)
-            if known is not None and known != msg.owner:
-                out.append(
-                    verdict(
-                        pm,
-                        "quarantined",
-                        "owner_mismatch",
-                        f"user {msg.user_id} belongs to {known.hex()}",
-                    )
-                )
-                continue
             owners[msg.user_id] = msg.owner
-        vault = set(params.vault)
-        holdings = []
-        for o in chain.outputs_by_txid.get(pm.txid, ()):
-            if o.script in vault and o.height == pm.height:
-                spent = chain.spent_at(o.outpoint)
-                if spent is not None and spent > tip:
-                    spent = None
-                holdings.append(Holding(o.outpoint, o.height, o.value, spent))
+        holdings = _vault_holdings(pm, chain, vault=set(params.vault), tip=tip)
         if isinstance(msg, Stake):
             stakes.setdefault(msg.actuary, []).extend(holdings)
         else:
@@ -166,6 +128,57 @@ def bind_stakes_and_plans(
         owners=MappingProxyType(owners),
     )
     return ledger, out
+
+
+def binding_refusal(
+    pm: PositionedMessage,
+    *,
+    per_tx: int,
+    first_position: Position | None,
+    params: ResolvedParams | None,
+    owners: Mapping[int, bytes],
+    memo: Memo | None,
+) -> MessageStatus | None:
+    """§3's ladder for one stake or plan, first refusal wins: one binding per transaction
+    (``multiple_bindings``), after the first params (else ``ignored``), a plan signed by the
+    operator (``bad_signature``), bound to its own transaction's first input
+    (``outpoint_mismatch``), a stake by a roster actuary (``not_roster``), a user keeping
+    its first owner (``owner_mismatch``). None when the message binds."""
+    msg = pm.message
+    assert isinstance(msg, Stake | Plan)
+    if per_tx > 1:
+        detail = f"{per_tx} stake/plan messages in transaction {pm.txid[::-1].hex()}"
+        return verdict(pm, "quarantined", "multiple_bindings", detail)
+    if first_position is None or params is None or pm.position < first_position:
+        return verdict(pm, "ignored", None, "before the first params")
+    if isinstance(msg, Plan) and not _plan_signed(msg, params.operator, memo):
+        return verdict(pm, "quarantined", "bad_signature", "plan not signed by operator")
+    if msg.outpoint != pm.first_input_prevout:
+        detail = "outpoint is not the carrying transaction's first input prevout"
+        return verdict(pm, "quarantined", "outpoint_mismatch", detail)
+    if isinstance(msg, Stake) and msg.actuary not in {e.key for e in params.roster}:
+        return verdict(pm, "quarantined", "not_roster", "actuary is not in the roster")
+    if isinstance(msg, Plan):
+        known = owners.get(msg.user_id)
+        if known is not None and known != msg.owner:
+            detail = f"user {msg.user_id} belongs to {known.hex()}"
+            return verdict(pm, "quarantined", "owner_mismatch", detail)
+    return None
+
+
+def _vault_holdings(
+    pm: PositionedMessage, chain: ChainView, *, vault: set[bytes], tip: int
+) -> list[Holding]:
+    """The outputs of the binding's transaction paying a vault script (§3), each with the
+    height that spent it (spends after ``tip`` are not known yet)."""
+    holdings = []
+    for o in chain.outputs_by_txid.get(pm.txid, ()):
+        if o.script in vault and o.height == pm.height:
+            spent = chain.spent_at(o.outpoint)
+            if spent is not None and spent > tip:
+                spent = None
+            holdings.append(Holding(o.outpoint, o.height, o.value, spent))
+    return holdings
 
 
 def _plan_signed(plan: Plan, operator: bytes, memo: Memo | None) -> bool:
