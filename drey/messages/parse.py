@@ -132,6 +132,30 @@ def parse_message(
     given, also checks the signatures of ``params`` and ``formula``; ``plan`` is signed by the
     operator of params, which only the rules engine knows (``Plan.verify(operator)``).
     """
+    ctype = _as_bytes(content_type)
+    map_bytes = _map_bytes(ctype, metaprotocol, content_encoding, delegate, body, metadata)
+    if isinstance(map_bytes, Quarantine):
+        return map_bytes
+    try:
+        message = _decode(map_bytes, ctype)
+    except MessageError as exc:
+        return Quarantine(cast(QuarantineReason, exc.reason), exc.detail)
+    if isinstance(message, Allocation):
+        assert body is not None
+        return _checked_allocation(replace(message, file=body))
+    return _signature_refusal(message, founder) or message
+
+
+def _map_bytes(
+    ctype: bytes | None,
+    metaprotocol: bytes | str | None,
+    content_encoding: bytes | str | None,
+    delegate: object | None,
+    body: bytes | None,
+    metadata: bytes | None,
+) -> bytes | Quarantine:
+    """The envelope's rules (§1): metaprotocol ``drey/1``, no content-encoding, no delegate,
+    a Drey content type; the CBOR map is the body, or the metadata of an allocation."""
     meta = _as_bytes(metaprotocol)
     if meta != METAPROTOCOL.encode():
         return Quarantine(
@@ -144,53 +168,57 @@ def parse_message(
         )
     if delegate is not None:
         return Quarantine("has_delegate", "a delegate is present")
-    ctype = _as_bytes(content_type)
     if ctype == CBOR_CONTENT_TYPE.encode():
         if body is None:
             return Quarantine("missing_body", "no body")
-        map_bytes = body
-    elif ctype == PARQUET_CONTENT_TYPE.encode():
+        return body
+    if ctype == PARQUET_CONTENT_TYPE.encode():
         if metadata is None:
             return Quarantine("missing_metadata", "allocation needs its CBOR map in metadata")
         if body is None:
             return Quarantine("missing_body", "allocation needs the Parquet file as body")
-        map_bytes = metadata
-    else:
-        return Quarantine(
-            "bad_content_type",
-            f"content type {None if ctype is None else _show(ctype)} names no Drey kind",
+        return metadata
+    return Quarantine(
+        "bad_content_type",
+        f"content type {None if ctype is None else _show(ctype)} names no Drey kind",
+    )
+
+
+def _decode(map_bytes: bytes, ctype: bytes | None) -> Message:
+    """The strict CBOR map as its kind's message; MessageError says what is wrong."""
+    value = decode_body_map(map_bytes)
+    if type(value) is not dict:
+        raise MessageError("not_a_map", f"top level is {type(value).__name__}, not a map")
+    version = value.get("v")
+    if type(version) is not int or version != 1:
+        raise MessageError("bad_version", f"v is {version!r}, expected 1")
+    kind = value.get("kind")
+    cls = KINDS.get(kind) if type(kind) is str else None
+    if cls is None:
+        raise MessageError("unknown_kind", f"kind {kind!r:.80} is not a drey/1 kind")
+    if cls.CONTENT_TYPE.encode() != ctype:
+        raise MessageError(
+            "bad_content_type", f"kind {kind!r} needs content type {cls.CONTENT_TYPE}"
         )
+    return cls.from_map(value)
 
-    try:
-        value = decode_body_map(map_bytes)
-        if type(value) is not dict:
-            raise MessageError("not_a_map", f"top level is {type(value).__name__}, not a map")
-        version = value.get("v")
-        if type(version) is not int or version != 1:
-            raise MessageError("bad_version", f"v is {version!r}, expected 1")
-        kind = value.get("kind")
-        cls = KINDS.get(kind) if type(kind) is str else None
-        if cls is None:
-            raise MessageError("unknown_kind", f"kind {kind!r:.80} is not a drey/1 kind")
-        if cls.CONTENT_TYPE.encode() != ctype:
-            raise MessageError(
-                "bad_content_type", f"kind {kind!r} needs content type {cls.CONTENT_TYPE}"
-            )
-        message = cls.from_map(value)
-    except MessageError as exc:
-        return Quarantine(cast(QuarantineReason, exc.reason), exc.detail)
 
-    if isinstance(message, Allocation):
-        assert body is not None
-        message = replace(message, file=body)
-        if hashlib.sha256(body).digest() != message.sha256:
-            return Quarantine("body_hash_mismatch", "sha256(body) differs from metadata sha256")
-        bad_entry = message.bad_sig()
-        if bad_entry is not None:
-            return Quarantine(
-                "bad_signature", f"sigs entry of {bad_entry.actuary.hex()} does not verify"
-            )
-        return message
+def _checked_allocation(message: Allocation) -> Allocation | Quarantine:
+    """An allocation's body is the file its metadata hashes, and every sigs entry verifies."""
+    assert message.file is not None
+    if hashlib.sha256(message.file).digest() != message.sha256:
+        return Quarantine("body_hash_mismatch", "sha256(body) differs from metadata sha256")
+    bad_entry = message.bad_sig()
+    if bad_entry is not None:
+        return Quarantine(
+            "bad_signature", f"sigs entry of {bad_entry.actuary.hex()} does not verify"
+        )
+    return message
+
+
+def _signature_refusal(message: Message, founder: bytes | None) -> Quarantine | None:
+    """A message signed by its own key must verify; params and formula manifests also under
+    the founder key when one is given."""
     if message.SIGNER is not None and not message.verify():
         return Quarantine(
             "bad_signature", f"sig does not verify under {message.SIGNER} of the message"
@@ -201,7 +229,7 @@ def parse_message(
         and not message.verify(founder)
     ):
         return Quarantine("bad_signature", "sig does not verify under the founder key")
-    return message
+    return None
 
 
 @dataclass(frozen=True, slots=True)
