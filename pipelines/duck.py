@@ -38,6 +38,7 @@ _counter = itertools.count()
 # The tables loaded from the store's Parquet files (build_info is written by the publisher).
 LOADED = tuple(t.name for t in TABLES.values() if t.kind != "build")
 
+
 def sql_files() -> list[tuple[int, Path]]:
     """The numbered SQL files in order; refuses a repeated number or a stray name."""
     out = []

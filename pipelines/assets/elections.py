@@ -1,7 +1,6 @@
 """Group ``elections``: per round the seed block, the counted VRFs, the randomness R, the
 draw's weights and the elected lead, with the round's timeline and decision (§4, §8, §9)."""
 
-
 from drey.rules import Evaluation, MonthEvaluation
 from pipelines.assets._common import month_asset
 from pipelines.convert import display_hash, hexify

@@ -2,11 +2,11 @@
 month, with its status (§1) and, for packages owed shares, its role in the round (the lead,
 a race package with its rank, or late) (§5, §8)."""
 
-
 from drey.rules import Evaluation, MonthEvaluation
 from pipelines.assets._common import month_asset
 
 PACKAGE_KINDS = ("lead", "secondary", "lead_part")
+
 
 @month_asset(
     name="packages",

@@ -1,7 +1,6 @@
 """Group ``penalties``: offences of the month's rounds with the sats each slashes (§9), and
 the slashed sats credited to plans pro rata to their Dreybits (``redistribution``)."""
 
-
 from drey.rules import Evaluation, MonthEvaluation
 from pipelines.assets._common import month_asset
 

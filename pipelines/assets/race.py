@@ -1,7 +1,6 @@
 """Group ``race_results``: per round the lead package and the counting secondaries in race
 order (rank by chain position) or late, with their reveal outcome and agreement (§8, §9)."""
 
-
 from drey.rules import Evaluation, MonthEvaluation
 from pipelines.assets._common import month_asset
 

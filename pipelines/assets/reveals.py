@@ -1,7 +1,6 @@
 """Group ``reveals``: every package owed shares after the share window: decrypted (and what
 its result claims), a copy, key reuse, or unrevealed; whether it is valid and agrees (§8, §9)."""
 
-
 from drey.rules import Evaluation, MonthEvaluation
 from pipelines.assets._common import month_asset
 from pipelines.convert import hexify

@@ -1,7 +1,6 @@
 """Group ``rewards``: the accepted round's rewards in sats (§9): the lead's share and the
 agreeing race secondaries' shares by rank. ``final`` is false until the share window closed."""
 
-
 from drey.rules import Evaluation, MonthEvaluation
 from pipelines.assets._common import month_asset
 

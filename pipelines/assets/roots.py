@@ -2,7 +2,6 @@
 recomputed them, beside what the accepted (or last) lead's revealed result claimed; and the
 months history (§7): leaf i of the months tree and the months root after each decided month."""
 
-
 from drey.rules import Evaluation, MonthEvaluation, months_between
 from pipelines.assets._common import month_asset
 from pipelines.convert import hexify

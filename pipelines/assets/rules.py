@@ -35,6 +35,7 @@ from pipelines.tables import MESSAGE_STATUSES
 DIGESTS_STATE = "month_digests"
 MEMO_STATE = "evaluation_memo"
 
+
 def status_table(evaluation: Evaluation) -> pa.Table:
     return to_table(
         (

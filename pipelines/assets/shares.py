@@ -1,7 +1,6 @@
 """Group ``decryption_shares``: every entry of every ``shares`` message of the month (the
 shares ledger of §8): who posted a share for which package, when, and its entry status."""
 
-
 from drey.rules import Evaluation, MonthEvaluation
 from pipelines.assets._common import month_asset
 

@@ -65,67 +65,12 @@ def compare(
         if row is None:
             d.eq(month, "month", "present", None)
             continue
-        d.fields(
-            month,
-            [
-                ("outcome", m["outcome"], row["outcome"]),
-                ("prev_snapshot", m["S_prev"], row["prev_snapshot"]),
-                ("snapshot", m["S"], row["snapshot"]),
-                ("start_height", m["B"], row["start_height"]),
-                ("decided_height", m["decided_height"], row["decided_height"]),
-                ("accepted_round", m["accepted_round"], row["accepted_round"]),
-                ("eligible", m["E"], row["eligible"]),
-                ("need", m["need"], row["need"]),
-                ("race_quorum", m["m"], row["race_quorum"]),
-                ("under_threshold", m["under_threshold"], row["under_threshold"]),
-                ("overflow", m["overflow"], row["overflow"]),
-                ("n_rows", m["n_rows"], row["n_rows"]),
-                ("pool_sats", m["pool_sats"], row["pool_sats"]),
-                ("month_root", m["month_root"], row["month_root"]),
-                ("commitment", m["commitment"], row["commitment"]),
-                ("months_root", m["months_root"], row["months_root"]),
-                ("publication", (m["publication"] or {}).get("id"), row["publication"]),
-                ("slashed", m["slashed_total"], row["slashed"]),
-                ("settled", m["settled"], row["settled"]),
-            ],
-        )
+        _month_fields(d, month, m, row)
         _eligibility(con, d, month, m, roster)
         _allocations(con, d, month, m)
         for r in m["rounds"]:
             _round(con, d, month, r, roster)
-        d.eq(
-            month,
-            "rewards",
-            sorted(
-                (r["round"], roster[r["actuary"]], r["role"], r["rank"] or 0, r["sats"])
-                for r in m["rewards"]
-            ),
-            sorted(
-                (r["round"], r["actuary"], r["role"], r["rank"] or 0, r["sats"])
-                for r in _rows(con, "select * from rewards where month = ?", month)
-            ),
-        )
-        d.eq(
-            month,
-            "penalties",
-            sorted(
-                (o["offence"], roster[o["actuary"]], o["round"], o["height"], o["slash"])
-                for o in m["offences"]
-            ),
-            sorted(
-                (p["offence"], p["actuary"], p["round"], p["height"], p["slash"])
-                for p in _rows(con, "select * from penalties where month = ?", month)
-            ),
-        )
-        d.eq(
-            month,
-            "redistribution",
-            sorted(tuple(x) for x in m["redistribution"]),
-            sorted(
-                (r["user_id"], r["sats"])
-                for r in _rows(con, "select * from redistribution where month = ?", month)
-            ),
-        )
+        _settlement(con, d, month, m, roster)
     simulated = {m["month"] for m in key["months"]}
     d.eq(
         "chain",
@@ -141,8 +86,75 @@ def compare(
     return d.out
 
 
+def _month_fields(d: _Diff, month: str, m: dict[str, Any], row: dict[str, Any]) -> None:
+    """The month's snapshot, start, outcome, sizes and roots (§4, §7, §9)."""
+    d.fields(
+        month,
+        [
+            ("outcome", m["outcome"], row["outcome"]),
+            ("prev_snapshot", m["S_prev"], row["prev_snapshot"]),
+            ("snapshot", m["S"], row["snapshot"]),
+            ("start_height", m["B"], row["start_height"]),
+            ("decided_height", m["decided_height"], row["decided_height"]),
+            ("accepted_round", m["accepted_round"], row["accepted_round"]),
+            ("eligible", m["E"], row["eligible"]),
+            ("need", m["need"], row["need"]),
+            ("race_quorum", m["m"], row["race_quorum"]),
+            ("under_threshold", m["under_threshold"], row["under_threshold"]),
+            ("overflow", m["overflow"], row["overflow"]),
+            ("n_rows", m["n_rows"], row["n_rows"]),
+            ("pool_sats", m["pool_sats"], row["pool_sats"]),
+            ("month_root", m["month_root"], row["month_root"]),
+            ("commitment", m["commitment"], row["commitment"]),
+            ("months_root", m["months_root"], row["months_root"]),
+            ("publication", (m["publication"] or {}).get("id"), row["publication"]),
+            ("slashed", m["slashed_total"], row["slashed"]),
+            ("settled", m["settled"], row["settled"]),
+        ],
+    )
+
+
+def _settlement(
+    con: duckdb.DuckDBPyConnection, d: _Diff, month: str, m: dict[str, Any], roster: dict[int, str]
+) -> None:
+    """Rewards, penalties and the redistribution of slashed stake (§9)."""
+    d.eq(
+        month,
+        "rewards",
+        sorted(
+            (r["round"], roster[r["actuary"]], r["role"], r["rank"] or 0, r["sats"])
+            for r in m["rewards"]
+        ),
+        sorted(
+            (r["round"], r["actuary"], r["role"], r["rank"] or 0, r["sats"])
+            for r in _rows(con, "select * from rewards where month = ?", month)
+        ),
+    )
+    d.eq(
+        month,
+        "penalties",
+        sorted(
+            (o["offence"], roster[o["actuary"]], o["round"], o["height"], o["slash"])
+            for o in m["offences"]
+        ),
+        sorted(
+            (p["offence"], p["actuary"], p["round"], p["height"], p["slash"])
+            for p in _rows(con, "select * from penalties where month = ?", month)
+        ),
+    )
+    d.eq(
+        month,
+        "redistribution",
+        sorted(tuple(x) for x in m["redistribution"]),
+        sorted(
+            (r["user_id"], r["sats"])
+            for r in _rows(con, "select * from redistribution where month = ?", month)
+        ),
+    )
+
+
 def _eligibility(
-    con: duckdb.DuckDBPyConnection, d: _Diff, month: str, m: dict, roster: dict[int, str]
+    con: duckdb.DuckDBPyConnection, d: _Diff, month: str, m: dict[str, Any], roster: dict[int, str]
 ) -> None:
     got = {
         r["actuary"]: (r["stake"], r["slashed"], r["weight"], r["eligible"])
@@ -153,7 +165,7 @@ def _eligibility(
         d.eq(f"{month} actuary {r['actuary']}", "stake", expected, got.get(roster[r["actuary"]]))
 
 
-def _allocations(con: duckdb.DuckDBPyConnection, d: _Diff, month: str, m: dict) -> None:
+def _allocations(con: duckdb.DuckDBPyConnection, d: _Diff, month: str, m: dict[str, Any]) -> None:
     if m["outcome"] != "accepted":
         return
     (total,) = con.execute(
@@ -163,7 +175,7 @@ def _allocations(con: duckdb.DuckDBPyConnection, d: _Diff, month: str, m: dict) 
 
 
 def _round(
-    con: duckdb.DuckDBPyConnection, d: _Diff, month: str, r: dict, roster: dict[int, str]
+    con: duckdb.DuckDBPyConnection, d: _Diff, month: str, r: dict[str, Any], roster: dict[int, str]
 ) -> None:
     where = f"{month} r{r['round']}"
     got = _rows(con, "select * from elections where month = ? and round = ?", month, r["round"])
@@ -193,6 +205,20 @@ def _round(
     )
     d.eq(where, "decision_reason", r["decision_reason"], e["decision_reason"], strict=False)
     d.eq(where, "settled", r["settled"], e["settled"], strict=e["lead_package"] is not None)
+    _round_draw(con, d, where, month, r, roster)
+    _round_race(con, d, where, month, r, roster)
+    _round_reveals(con, d, where, month, r, roster)
+
+
+def _round_draw(
+    con: duckdb.DuckDBPyConnection,
+    d: _Diff,
+    where: str,
+    month: str,
+    r: dict[str, Any],
+    roster: dict[int, str],
+) -> None:
+    """The stake weights and the VRFs of the round's lead draw (§4)."""
     d.eq(
         where,
         "weights",
@@ -218,6 +244,17 @@ def _round(
             )
         ),
     )
+
+
+def _round_race(
+    con: duckdb.DuckDBPyConnection,
+    d: _Diff,
+    where: str,
+    month: str,
+    r: dict[str, Any],
+    roster: dict[int, str],
+) -> None:
+    """The race and late packages in chain order, with their ranks (§8)."""
     race = _rows(
         con,
         "select * from race_results where month = ? and round = ? and role <> 'lead' "
@@ -241,6 +278,17 @@ def _round(
         [(roster[p["actuary"]], p["id"], p["height"]) for p in r["late"]],
         [(p["actuary"], p["package"], p["block_height"]) for p in race if p["role"] == "late"],
     )
+
+
+def _round_reveals(
+    con: duckdb.DuckDBPyConnection,
+    d: _Diff,
+    where: str,
+    month: str,
+    r: dict[str, Any],
+    roster: dict[int, str],
+) -> None:
+    """Every revealed package: its outcome, shares, roots and agreement (§8, §9)."""
     reveals = {
         v["package"]: v
         for v in _rows(
