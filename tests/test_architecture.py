@@ -81,3 +81,48 @@ def test_every_error_derives_from_its_package_root() -> None:
             if not issubclass(exc, root):
                 strays.append(f"{name} (root: {root_name})")
     assert strays == []
+
+
+# A function longer than this (docstring not counted) says why on the line above its def.
+MAX_FUNCTION_LINES = 85
+LONG_REASON = "# Long on purpose:"
+PACKAGES = ("btc", "drey", "indexer", "devnet", "pipelines", "native")
+
+
+def long_functions(source: str, path: str) -> list[str]:
+    """The functions of ``source`` over the limit with no reason above them."""
+    import ast
+
+    lines = source.splitlines()
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        length = node.end_lineno - node.lineno + 1
+        first = node.body[0]
+        if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+            length -= first.end_lineno - first.lineno + 1
+        if length <= MAX_FUNCTION_LINES:
+            continue
+        top = min([node.lineno, *(d.lineno for d in node.decorator_list)]) - 1
+        above = []
+        while top > 0 and lines[top - 1].lstrip().startswith("#"):
+            top -= 1
+            above.append(lines[top].strip())
+        if not any(c.startswith(LONG_REASON) for c in above):
+            found.append(f"{path}:{node.lineno} {node.name} ({length} lines)")
+    return found
+
+
+def test_long_functions_say_why() -> None:
+    found = []
+    for package in PACKAGES:
+        for path in sorted((REPO / package).rglob("*.py")):
+            found += long_functions(path.read_text(), str(path.relative_to(REPO)))
+    assert found == [], "\n".join(found)
+
+
+def test_a_long_function_without_a_reason_is_found() -> None:
+    body = "".join(f"    x = {i}\n" for i in range(MAX_FUNCTION_LINES + 1))
+    source = f"def long():\n{body}\n\n{LONG_REASON} a table.\ndef table():\n{body}"
+    assert long_functions(source, "m.py") == [f"m.py:1 long ({MAX_FUNCTION_LINES + 2} lines)"]

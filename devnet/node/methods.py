@@ -132,6 +132,8 @@ def _verbosity(value: Any, default: int) -> int:
 class Methods:
     """Method table bound to a :class:`DevNode`."""
 
+    # Long on purpose: one registration per RPC method (name, arguments, handler, help text as
+    # Core words it), a table rather than logic.
     def __init__(self, node: DevNode) -> None:
         self.node = node
         self.chain = node.chain

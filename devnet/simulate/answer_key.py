@@ -304,42 +304,62 @@ def cross_check(sim: Simulation) -> list[str]:
             actor = key_of.get(ev["actor"])  # type: ignore[call-overload]
             ids = ev["ids"]
             intent = ev["intent"]
-            if intent == "silent_lead":
-                ok = rs.lead_package is None and ("missed_lead", actor) in offences
-            elif intent == "wrong_table":
-                ok = (
-                    rs.lead_package is not None
-                    and not rs.lead_package.valid
-                    and rs.decision == "rejected"
-                    and ("invalid_lead_result", actor) in offences
-                )
-            elif intent in ("copy_repost", "copy_reencrypt"):
-                pkg = rs.package(ids[0])  # type: ignore[index]
-                ok = pkg is not None and pkg.outcome == "copy" and ("copy", actor) in offences
-            elif intent == "early_secondary":
-                status = state.statuses.get(ids[0])  # type: ignore[index]
-                ok = status is not None and status[0] == "early"
-            elif intent == "late_secondary":
-                ok = any(p.id == ids[0] for p in rs.late)  # type: ignore[index]
-            elif intent == "premature_share":
-                ok = ("premature_share", actor) in offences
-            elif intent == "forged_share":
-                ok = ("invalid_share_proof", actor) in offences
-            elif intent == "few_shares":
-                ok = ("withheld_share", actor) in offences
-            elif intent == "reorg":
-                moved = [r for r in sim.reorgs if r["package"] == ids[0]]  # type: ignore[index]
-                ok = bool(moved) and moved[0]["to_height"] not in (None, moved[0]["from_height"])
-            else:
-                ok = True
+            ok = _took_effect(intent, ids, actor, rs=rs, offences=offences, sim=sim)
             if not ok:
                 problems.append(f"{label}: {intent} by actuary {ev['actor']} had no effect")
         if t.spec.name == "few_shares":
             unrevealed = [p for p in rs.owed() if p.outcome == "unrevealed"]
             if not unrevealed:
                 problems.append(f"{label}: no package left unrevealed")
-    # Honest share entries are valid; honest packages reveal to valid results.
-    for ms in state.months:
+    problems += _honest_problems(sim)
+    if problems:
+        raise InconsistentOutcomeError("; ".join(problems))
+    return warnings
+
+
+def _took_effect(
+    intent: str,
+    ids: Any,
+    actor: bytes | None,
+    *,
+    rs: RoundState,
+    offences: set[tuple[str, bytes]],
+    sim: Simulation,
+) -> bool:
+    """Whether a hostile (or merely unusual) act had the effect the scenario meant."""
+    if intent == "silent_lead":
+        return rs.lead_package is None and ("missed_lead", actor) in offences
+    if intent == "wrong_table":
+        return (
+            rs.lead_package is not None
+            and not rs.lead_package.valid
+            and rs.decision == "rejected"
+            and ("invalid_lead_result", actor) in offences
+        )
+    if intent in ("copy_repost", "copy_reencrypt"):
+        pkg = rs.package(ids[0])  # type: ignore[index]
+        return pkg is not None and pkg.outcome == "copy" and ("copy", actor) in offences
+    if intent == "early_secondary":
+        status = sim.state.statuses.get(ids[0])  # type: ignore[index]
+        return status is not None and status[0] == "early"
+    if intent == "late_secondary":
+        return any(p.id == ids[0] for p in rs.late)  # type: ignore[index]
+    if intent == "premature_share":
+        return ("premature_share", actor) in offences
+    if intent == "forged_share":
+        return ("invalid_share_proof", actor) in offences
+    if intent == "few_shares":
+        return ("withheld_share", actor) in offences
+    if intent == "reorg":
+        moved = [r for r in sim.reorgs if r["package"] == ids[0]]  # type: ignore[index]
+        return bool(moved) and moved[0]["to_height"] not in (None, moved[0]["from_height"])
+    return True
+
+
+def _honest_problems(sim: Simulation) -> list[str]:
+    """Honest share entries are valid; honest packages reveal to valid results."""
+    problems: list[str] = []
+    for ms in sim.state.months:
         for rs in ms.rounds:
             for e in rs.ledger:
                 item = sim.registry.by_id.get(e.shares_id)
@@ -368,6 +388,4 @@ def cross_check(sim: Simulation) -> list[str]:
                     and not p.valid
                 ):
                     problems.append(f"honest package {p.id} invalid: {p.problem}")
-    if problems:
-        raise InconsistentOutcomeError("; ".join(problems))
-    return warnings
+    return problems

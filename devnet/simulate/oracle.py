@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import bisect
 from collections import ChainMap
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -318,19 +318,14 @@ class Oracle:
                 open_month = month
                 break
             snapshots.append(s)
-            frozen = self._frozen.get(month)
-            if (
-                frozen is not None
-                and frozen[0] <= tip
-                and view.hash(frozen[0]) == frozen[1]
-                and frozen[2].months_tree_after is not None
-            ):
-                ms = frozen[2]
-                statuses.update(frozen[3])
+            frozen = self._reusable(view, month)
+            if frozen is not None:
+                ms, local = frozen
+                statuses.update(local)
                 for frozen_round in ms.rounds:
                     _remember_keys(frozen_round, earlier_keys)
             else:
-                local: dict[str, tuple[str, str | None]] = {}
+                local = {}
                 ms = self._month(
                     view,
                     month=month,
@@ -344,39 +339,14 @@ class Oracle:
                     statuses=local,
                 )
                 statuses.update(local)
-                if (
-                    ms.settled
-                    and ms.settle_height is not None
-                    and (ms.outcome != "accepted" or ms.publication is not None)
-                ):
-                    last = max(
-                        ms.settle_height,
-                        ms.publication.height if ms.publication is not None else 0,
-                    )
-                    if tip >= last + 10:
-                        self._frozen[month] = (last + 10, view.hash(last + 10), ms, local)
+                self._freeze(view, month, ms, local)
             for off in ms.offences:
                 if off.slash:
                     slash_events.append((off.height, off.actuary, off.slash))
             # Redistribution (§9): the month's slashes plus what earlier months carried.
             ms.carried_in = carried
             if ms.settled and carry_final:
-                pool = ms.slashed_total + carried
-                total_dreybits = ms.expected.dreybits_total if ms.outcome == "accepted" else 0
-                if ms.outcome == "accepted" and total_dreybits > 0:
-                    credit_key = (month, pool, ms.expected.sha256)
-                    credited = self._credits.get(credit_key)
-                    if credited is None:
-                        credited = _pro_rata(pool, ms.expected, total_dreybits)
-                        self._credits[credit_key] = credited
-                    ms.credited = credited
-                    ms.carried_out = 0
-                    carried = 0
-                else:
-                    ms.credited = {}
-                    ms.carried_out = pool
-                    carried = pool
-                ms.redistribution_final = True
+                carried = self._redistribute(month, ms, carried)
             else:
                 carry_final = False
             months.append(ms)
@@ -393,6 +363,58 @@ class Oracle:
         # The view's statuses (final when decoded) are not copied: a chain map looks them up.
         merged = ChainMap(statuses, view.base_status)
         return State(tip, params_pm, rp, pk, snapshots, months, open_month, merged, roots, carried)
+
+    def _reusable(
+        self, view: ChainView, month: str
+    ) -> tuple[MonthState, dict[str, tuple[str, str | None]]] | None:
+        """A month frozen earlier whose freeze block is still on the chain (nothing a reorg
+        above it can change), with its statuses."""
+        frozen = self._frozen.get(month)
+        if (
+            frozen is not None
+            and frozen[0] <= view.tip
+            and view.hash(frozen[0]) == frozen[1]
+            and frozen[2].months_tree_after is not None
+        ):
+            return frozen[2], frozen[3]
+        return None
+
+    def _freeze(
+        self,
+        view: ChainView,
+        month: str,
+        ms: MonthState,
+        statuses: dict[str, tuple[str, str | None]],
+    ) -> None:
+        """Keep a settled (and, if accepted, published) month once 10 blocks bury it."""
+        if not (
+            ms.settled
+            and ms.settle_height is not None
+            and (ms.outcome != "accepted" or ms.publication is not None)
+        ):
+            return
+        last = max(ms.settle_height, ms.publication.height if ms.publication is not None else 0)
+        if view.tip >= last + 10:
+            self._frozen[month] = (last + 10, view.hash(last + 10), ms, statuses)
+
+    def _redistribute(self, month: str, ms: MonthState, carried: int) -> int:
+        """§9 redistribution: the month's slashes plus what earlier months carried go pro rata
+        to an accepted month's users, or carry on; returns what carries to the next month."""
+        pool = ms.slashed_total + carried
+        total_dreybits = ms.expected.dreybits_total if ms.outcome == "accepted" else 0
+        ms.redistribution_final = True
+        if ms.outcome == "accepted" and total_dreybits > 0:
+            credit_key = (month, pool, ms.expected.sha256)
+            credited = self._credits.get(credit_key)
+            if credited is None:
+                credited = _pro_rata(pool, ms.expected, total_dreybits)
+                self._credits[credit_key] = credited
+            ms.credited = credited
+            ms.carried_out = 0
+            return 0
+        ms.credited = {}
+        ms.carried_out = pool
+        return pool
 
     # ------------------------------------------------------------------------------------
     def _snapshot(self, view: ChainView, prev: int, month: str) -> int | None:
@@ -421,6 +443,55 @@ class Oracle:
         earlier_keys: dict[bytes, list[tuple[int, tuple[int, int, int], bytes]]],
         statuses: dict[str, tuple[str, str | None]],
     ) -> MonthState:
+        """Month M from its snapshot to its outcome: start (§4), rounds (§8, §9), the months
+        tree after it (§7), slashes and the publication (§9)."""
+        ms = self._month_start(
+            view, month=month, rp=rp, snapshots=snapshots, prev_decided=prev_decided,
+            tree=tree, slash_events=slash_events,
+        )  # fmt: skip
+        m_idx = month_index(month) - month_index(rp.first_month)
+        if ms.E == 0 or ms.expected.overflow:
+            ms.outcome = "no_quorum" if ms.E == 0 else "overflow"
+            ms.decided_height = ms.B
+            ms.leaf = 0
+            ms.months_tree_after = tree.with_leaf(m_idx, 0)
+            ms.settled = True
+            ms.settle_height = ms.B
+            self._round_statuses(view, ms, statuses, rp)
+            return ms
+        self._play_rounds(view, ms, rp=rp, pk=pk, earlier_keys=earlier_keys)
+        if ms.outcome is not None:
+            ms.leaf = ms.expected.commitment if ms.outcome == "accepted" else 0
+            ms.months_tree_after = (
+                ms.expected.months_tree if ms.outcome == "accepted" else tree.with_leaf(m_idx, 0)
+            )
+        ms.settled = ms.outcome is not None and all(r.settled for r in ms.rounds)
+        if ms.settled:
+            ms.settle_height = max(
+                max((r.SE or 0) for r in ms.rounds), max((r.D or 0) for r in ms.rounds)
+            )
+        _slash(ms, rp)
+        if ms.outcome == "accepted":
+            ms.publication = self._publication(view, ms, rp, statuses)
+        elif ms.outcome is not None:
+            for pm in view.allocations.get(month, []):
+                statuses[pm.id] = ("ignored", None)
+        self._round_statuses(view, ms, statuses, rp)
+        return ms
+
+    def _month_start(
+        self,
+        view: ChainView,
+        *,
+        month: str,
+        rp: ResolvedParams,
+        snapshots: list[int],
+        prev_decided: int,
+        tree: MonthsTree,
+        slash_events: list[tuple[int, bytes, int]],
+    ) -> MonthState:
+        """§4 at S_M: each roster member's stake minus the slashes decided by then, who is
+        eligible, E, m, need, B_M; and what the month should compute (the public side)."""
         s_prev, s = snapshots[-2], snapshots[-1]
         roster = []
         for e in rp.roster:
@@ -439,7 +510,7 @@ class Oracle:
             months_tree=tree,
             first_month=rp.first_month,
         )
-        ms = MonthState(
+        return MonthState(
             month=month,
             S_prev=s_prev,
             S=s,
@@ -454,65 +525,35 @@ class Oracle:
             expected=expected,
             pool_sats=expected.total_deposits * rp.fee_bps // 10_000,
         )
-        m_idx = month_index(month) - month_index(rp.first_month)
-        if n_elig == 0 or expected.overflow:
-            ms.outcome = "no_quorum" if n_elig == 0 else "overflow"
-            ms.decided_height = ms.B
-            ms.leaf = 0
-            ms.months_tree_after = tree.with_leaf(m_idx, 0)
-            ms.settled = True
-            ms.settle_height = ms.B
-            self._round_statuses(view, ms, statuses, rp)
-            return ms
+
+    def _play_rounds(
+        self,
+        view: ChainView,
+        ms: MonthState,
+        *,
+        rp: ResolvedParams,
+        pk: PaillierPublicKey,
+        earlier_keys: dict[bytes, list[tuple[int, tuple[int, int, int], bytes]]],
+    ) -> None:
+        """Rounds 0, 1, … until one is accepted, one is undecided at the tip, or max_rounds
+        fail the month (§9); each round's seed height follows the previous decision."""
         missed: set[bytes] = set()
         g = ms.B + rp.confirmations - 1
         for r in range(rp.max_rounds):
-            rs = RoundState(month=month, round=r, G=g)
+            rs = RoundState(month=ms.month, round=r, G=g)
             ms.rounds.append(rs)
             self._round(view, ms, rs, rp=rp, pk=pk, missed=missed, earlier_keys=earlier_keys)
             _remember_keys(rs, earlier_keys)
             if rs.decision is None:
-                break
+                return
             if rs.decision == "accepted":
                 ms.outcome = "accepted"
                 ms.decided_height = rs.D
                 ms.accepted_round = r
-                break
+                return
             g = rs.D + rp.confirmations - 1  # type: ignore[operator]
-        else:
-            ms.outcome = "failed"
-            ms.decided_height = ms.rounds[-1].D
-        if ms.outcome is not None:
-            ms.leaf = expected.commitment if ms.outcome == "accepted" else 0
-            ms.months_tree_after = (
-                expected.months_tree if ms.outcome == "accepted" else tree.with_leaf(m_idx, 0)
-            )
-        ms.settled = ms.outcome is not None and all(r.settled for r in ms.rounds)
-        if ms.settled:
-            ms.settle_height = max(
-                max((r.SE or 0) for r in ms.rounds), max((r.D or 0) for r in ms.rounds)
-            )
-        # Offences: slashes in decision order, capped per month at the weight.
-        offences = sorted(
-            (o for r in ms.rounds for o in r.offences),
-            key=lambda o: (o.height, o.round, OFFENCE_ORDER.index(o.offence), o.actuary),
-        )
-        used: dict[bytes, int] = {}
-        for off in offences:
-            base = ms.weight(off.actuary)
-            amount = base * rp.penalty_bps // 10_000
-            amount = min(amount, base - used.get(off.actuary, 0))
-            off.slash = max(0, amount)
-            used[off.actuary] = used.get(off.actuary, 0) + off.slash
-        ms.offences = offences
-        ms.slashed_total = sum(o.slash for o in offences)
-        if ms.outcome == "accepted":
-            ms.publication = self._publication(view, ms, rp, statuses)
-        elif ms.outcome is not None:
-            for pm in view.allocations.get(month, []):
-                statuses[pm.id] = ("ignored", None)
-        self._round_statuses(view, ms, statuses, rp)
-        return ms
+        ms.outcome = "failed"
+        ms.decided_height = ms.rounds[-1].D
 
     # ------------------------------------------------------------------------------------
     def _round(
@@ -901,14 +942,7 @@ class Oracle:
         earlier_keys: dict[bytes, list[tuple[int, tuple[int, int, int], bytes]]],
     ) -> None:
         tip = view.tip
-        chosen: list[tuple[tuple[int, int, int], int, DecryptionShare]] = []
-        indices: set[int] = set()
-        for item in sorted(pkg.shares, key=lambda x: x[0]):
-            if item[1] not in indices:
-                indices.add(item[1])
-                chosen.append(item)
-                if len(chosen) == rp.threshold:
-                    break
+        chosen = _first_distinct_shares(pkg.shares, rp.threshold)
         if len(chosen) < rp.threshold:
             pkg.outcome = "unrevealed" if rs.SE is not None and tip >= rs.SE else "pending"
             return
@@ -916,16 +950,7 @@ class Oracle:
         pkg.share_indices = tuple(i for _, i, _ in chosen)
         msg = pkg.pm.message
         assert isinstance(msg, Lead | Secondary)
-        cache_key = (pkg.id, tuple(f"{p}" for p, _, _ in chosen))
-        key = self._keys.get(cache_key)
-        if key is None:
-            try:
-                m = combine_shares(pk, [ds for _, _, ds in chosen])
-            except CryptoError as exc:  # pragma: no cover - t distinct verified shares
-                key = DecryptFailure("bad_key", str(exc))
-            else:
-                key = m.to_bytes(32, "big") if m < 1 << 256 else DecryptFailure("key_out_of_range")
-            self._keys[cache_key] = key
+        key = self._package_key(pk, pkg.id, chosen)
         if isinstance(key, DecryptFailure):
             pkg.outcome, pkg.problem = "copy", f"fails to decrypt: {key.reason}"
             rs.offences.append(Offence("copy", pkg.actuary, ms.month, rs.round, pkg.reveal_height))
@@ -977,36 +1002,24 @@ class Oracle:
             return
         # The lead: the whole §9 validity.
         if pkg.problem is None:
-            alloc = checked.allocation
-            assert alloc is not None
-            lead_msg = msg
-            assert isinstance(lead_msg, Lead)
-            if lead_msg.parts is None:
-                file = alloc.bytes
-            else:
-                plains: dict[int, bytes] = {}
-                for index, ppm in rs.parts.items():
-                    part = ppm.message
-                    assert isinstance(part, LeadPart)
-                    p = decrypt_package(
-                        key,
-                        part.nonce,
-                        part.ct,
-                        lead_part_ad(ms.month, rs.round, pkg.actuary, index),
-                    )
-                    if not isinstance(p, DecryptFailure):
-                        plains[index] = p
-                assembled = assemble_lead_file(plains, parts=lead_msg.parts, sha256=alloc.sha256)
-                file = None if isinstance(assembled, Quarantine) else assembled
-                if file is None:
-                    pkg.problem = "lead_parts"
-            if file is not None:
-                values = read_allocation_file(file, n_rows=checked.n_rows, sha256=alloc.sha256)
-                if isinstance(values, FileProblem):
-                    pkg.problem = f"file_{values.reason}"
-                elif tuple(values) != exp.dreybits:
-                    pkg.problem = "wrong_allocation"
+            pkg.problem = _lead_file_problem(key, ms, rs, pkg, checked)
         pkg.valid = pkg.problem is None
+
+    def _package_key(
+        self, pk: PaillierPublicKey, package_id: str, chosen: list[_ChosenShare]
+    ) -> bytes | DecryptFailure:
+        """The package key the chosen shares combine to (§8), once per package and shares."""
+        cache_key = (package_id, tuple(f"{p}" for p, _, _ in chosen))
+        key = self._keys.get(cache_key)
+        if key is None:
+            try:
+                m = combine_shares(pk, [ds for _, _, ds in chosen])
+            except CryptoError as exc:  # pragma: no cover - t distinct verified shares
+                key = DecryptFailure("bad_key", str(exc))
+            else:
+                key = m.to_bytes(32, "big") if m < 1 << 256 else DecryptFailure("key_out_of_range")
+            self._keys[cache_key] = key
+        return key
 
     # ------------------------------------------------------------------------------------
     def _publication(
@@ -1209,3 +1222,71 @@ def _package_status(pkg: Package, base: str) -> tuple[str, str | None]:
     if pkg.outcome == "pending":
         return ("pending", None)
     return (base, None)
+
+
+_ChosenShare = tuple[tuple[int, int, int], int, DecryptionShare]
+
+
+def _first_distinct_shares(shares: Iterable[_ChosenShare], threshold: int) -> list[_ChosenShare]:
+    """The first ``threshold`` shares in chain order with distinct share indices (§8)."""
+    chosen: list[_ChosenShare] = []
+    indices: set[int] = set()
+    for item in sorted(shares, key=lambda x: x[0]):
+        if item[1] not in indices:
+            indices.add(item[1])
+            chosen.append(item)
+            if len(chosen) == threshold:
+                break
+    return chosen
+
+
+def _lead_file_problem(
+    key: bytes, ms: MonthState, rs: RoundState, pkg: Package, checked: Result
+) -> str | None:
+    """What is wrong with the lead's allocation file (§9): inline or reassembled from its
+    ``lead_part`` ciphertexts, readable, and the expected Dreybits; None when it is right."""
+    alloc = checked.allocation
+    assert alloc is not None
+    lead_msg = pkg.pm.message
+    assert isinstance(lead_msg, Lead)
+    if lead_msg.parts is None:
+        if alloc.bytes is None:
+            return None
+        file = alloc.bytes
+    else:
+        plains: dict[int, bytes] = {}
+        for index, ppm in rs.parts.items():
+            part = ppm.message
+            assert isinstance(part, LeadPart)
+            ad = lead_part_ad(ms.month, rs.round, pkg.actuary, index)
+            plain = decrypt_package(key, part.nonce, part.ct, ad)
+            if not isinstance(plain, DecryptFailure):
+                plains[index] = plain
+        assembled = assemble_lead_file(plains, parts=lead_msg.parts, sha256=alloc.sha256)
+        if isinstance(assembled, Quarantine):
+            return "lead_parts"
+        file = assembled
+    values = read_allocation_file(file, n_rows=checked.n_rows, sha256=alloc.sha256)
+    if isinstance(values, FileProblem):
+        return f"file_{values.reason}"
+    if tuple(values) != ms.expected.dreybits:
+        return "wrong_allocation"
+    return None
+
+
+def _slash(ms: MonthState, rp: ResolvedParams) -> None:
+    """§9 slashes: offences in decision order, each penalty_bps of the weight, capped per
+    month at the weight."""
+    offences = sorted(
+        (o for r in ms.rounds for o in r.offences),
+        key=lambda o: (o.height, o.round, OFFENCE_ORDER.index(o.offence), o.actuary),
+    )
+    used: dict[bytes, int] = {}
+    for off in offences:
+        base = ms.weight(off.actuary)
+        amount = base * rp.penalty_bps // 10_000
+        amount = min(amount, base - used.get(off.actuary, 0))
+        off.slash = max(0, amount)
+        used[off.actuary] = used.get(off.actuary, 0) + off.slash
+    ms.offences = offences
+    ms.slashed_total = sum(o.slash for o in offences)

@@ -144,7 +144,8 @@ class Simulation:
 
     # ------------------------------------------------------------------------------------
     def _setup(self, chain: Chain) -> None:
-        cfg = self.config
+        """The network before its first month: actors and their keys, wallets and customers,
+        funding, the formula and the params, inscribed on the chain up to the params height."""
         t0 = _time.perf_counter()
         seed = self.seed
         self.founder_secret = seeded_rng(seed, "founder").randbytes(32)
@@ -153,6 +154,17 @@ class Simulation:
         self.registry = Registry()
         self.board = Board()
         self.public = PublicComputations()
+        self._actuaries(chain)
+        self._key_ceremony()
+        self._wallets_and_customers(chain)
+        self._fund(chain, SETUP_BLOCKS + 1)
+        self._inscribe_formula(chain, SETUP_BLOCKS + 2)
+        self._inscribe_params(chain, SETUP_BLOCKS + 3)
+        self._start_views(chain)
+        self.timings["setup"] = _time.perf_counter() - t0
+
+    def _actuaries(self, chain: Chain) -> None:
+        cfg, seed = self.config, self.seed
         stakes_rng = seeded_rng(seed, "stakes")
         self.clients: list[ActuaryClient] = []
         for i in range(1, cfg.actuaries + 1):
@@ -161,6 +173,9 @@ class Simulation:
             stake = stakes_rng.randrange(50, 200) * COIN // 100
             self.clients.append(ActuaryClient(i, seed=seed, wallet=wallet, stake=stake))
         self.by_key = {c.key: c for c in self.clients}
+
+    def _key_ceremony(self) -> None:
+        cfg, seed = self.config, self.seed
         # The key ceremony: the founder deals the threshold Paillier key and hands each
         # actuary its share; only public values go on chain.
         t1 = _time.perf_counter()
@@ -179,6 +194,9 @@ class Simulation:
         for c in self.clients:
             c.receive_share(dealing.share(c.index))
         self.pk = dealing.public
+
+    def _wallets_and_customers(self, chain: Chain) -> None:
+        cfg, seed = self.config, self.seed
         # Several funding wallets (by user) keep each wallet's per-block coin lists short.
         self.customer_wallets = [
             Wallet(chain.seed, name=f"customers-{i}")
@@ -196,10 +214,12 @@ class Simulation:
             month_heights=[(bounds[i] + 1, bounds[i + 1]) for i in range(cfg.months)],
             vault_scripts=self.operator.vault_scripts,
         )
+
+    def _fund(self, chain: Chain, h: int) -> None:
+        cfg = self.config
         # Empty blocks: coinbase maturity for the funding.
         chain.mine(SETUP_BLOCKS, times=[self.plan.time(h) for h in range(1, SETUP_BLOCKS + 1)])
         # Funding.
-        h = SETUP_BLOCKS + 1
         need = self.customers.total_deposits * 21 // 20 + self.customers.event_count * 20_000
         coins = max(20, min(800, cfg.users // 20))
         per_coin = max(need // coins + 1, 4 * MAX_DEPOSIT)
@@ -218,9 +238,10 @@ class Simulation:
             )
         fund = chain.wallet.fund(outputs, next_height=h)
         chain.mine_block([fund], time=self.plan.time(h))
+
+    def _inscribe_formula(self, chain: Chain, h: int) -> None:
         # The formula module in two parts (application/wasm, no metaprotocol) and its
         # founder-signed manifest.
-        h += 1
         module = module_bytes()
         half = len(module) // 2
         parts_cr = self.founder_wallet.inscribe(
@@ -248,8 +269,10 @@ class Simulation:
         )
         self.registry.record([self.manifest_id], [man_env], kind="formula", sender="founder")
         chain.mine_block([*parts_cr.transactions, *man_cr.transactions], time=self.plan.time(h))
+
+    def _inscribe_params(self, chain: Chain, h: int) -> None:
+        cfg = self.config
         # The params: roster (keys, Ed25519 vrf keys, Paillier vks), the threshold key.
-        h += 1
         p = cfg.params
         roster = tuple(
             RosterEntry(index=c.index, key=c.key, vrf_key=c.vrf_key, vk=self.pk.vk_bytes(c.index))
@@ -286,6 +309,9 @@ class Simulation:
         self.params_id = cr.inscription_ids[0]
         self.registry.record([self.params_id], [env], kind="params", sender="founder")
         chain.mine_block(list(cr.transactions), time=self.plan.time(h))
+
+    def _start_views(self, chain: Chain) -> None:
+        cfg, seed = self.config, self.seed
         assert chain.height == self.plan.params_height
         self.view = ChainView(founder=self.founder)
         self.view.sync(chain)
@@ -298,7 +324,6 @@ class Simulation:
             threshold=cfg.threshold_value,
         )
         self.state = self.oracle.evaluate(self.view)
-        self.timings["setup"] = _time.perf_counter() - t0
 
     # ------------------------------------------------------------------------------------
     def _context(self, height: int, state: State) -> StepContext:
