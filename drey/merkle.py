@@ -399,6 +399,15 @@ class MonthsTree:
             depth=self.depth, leaves=(*self.leaves, leaf), frontier=tuple(frontier), root=node
         )
 
+    def append_siblings(self) -> tuple[int, ...]:
+        """The siblings of leaf :attr:`size`, bottom up: the path an append writes along (what
+        the prover of a months-append proof knows, docs/protocol/proofs.md §1)."""
+        index = self.size
+        if index >= self.capacity:
+            raise MerkleIndexError(f"months tree of depth {self.depth} is full ({index} leaves)")
+        zeros = _zero_hashes(self.depth)
+        return tuple(self.frontier[k] if (index >> k) & 1 else zeros[k] for k in range(self.depth))
+
     def with_leaf(self, index: int, leaf: int) -> MonthsTree:
         """A new tree with ``leaf`` at ``index`` >= :attr:`size`, skipped indices set to 0.
 

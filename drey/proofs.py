@@ -1,0 +1,81 @@
+"""The months-append statement of ``groth16-bn254/months-append/v1`` (docs/protocol/proofs.md).
+
+:func:`statement` builds the six public inputs a verifier checks a result's proof against,
+from the result's claims and the verifier's own months history; :func:`witness` adds what a
+prover needs (the siblings of the month's leaf), from the same history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from drey.crypto.poseidon import poseidon2
+from drey.errors import ProtocolError
+from drey.merkle import MonthsTree, month_index
+
+__all__ = ["SYSTEM", "MonthsAppend", "binding", "statement", "witness"]
+
+SYSTEM = "groth16-bn254/months-append/v1"
+
+
+@dataclass(frozen=True, slots=True)
+class MonthsAppend:
+    """The public inputs of §1, in circuit order."""
+
+    index: int
+    old_root: int
+    month_root: int
+    n_rows: int
+    new_root: int
+    binding: int
+
+    def public_inputs(self) -> tuple[int, ...]:
+        return (
+            self.index,
+            self.old_root,
+            self.month_root,
+            self.n_rows,
+            self.new_root,
+            self.binding,
+        )
+
+
+def binding(actuary: bytes, month: str, round_: int) -> int:
+    """P(P(K_hi, K_lo), P(month_index(M), r)): what ties a proof to its actuary, month and
+    round (§1)."""
+    if len(actuary) != 32:
+        raise ProtocolError(f"an actuary key is 32 bytes, not {len(actuary)}")
+    key = poseidon2(int.from_bytes(actuary[:16], "big"), int.from_bytes(actuary[16:], "big"))
+    return poseidon2(key, poseidon2(month_index(month), round_))
+
+
+def statement(
+    history: MonthsTree,
+    *,
+    first_month: str,
+    month: str,
+    round_: int,
+    actuary: bytes,
+    month_root: int,
+    n_rows: int,
+    new_root: int,
+) -> MonthsAppend:
+    """The public inputs for a result of ``month``: ``history`` is the months tree with every
+    month decided before ``month`` (the verifier's, never the result's)."""
+    index = month_index(month) - month_index(first_month)
+    if not history.size <= index < history.capacity:
+        raise ProtocolError(f"month {month} is not the next slot of the months history")
+    return MonthsAppend(
+        index=index,
+        old_root=history.root,
+        month_root=month_root,
+        n_rows=n_rows,
+        new_root=new_root,
+        binding=binding(actuary, month, round_),
+    )
+
+
+def witness(history: MonthsTree, index: int) -> tuple[int, ...]:
+    """The siblings of leaf ``index`` in ``history`` (skipped months before it are 0)."""
+    filled = history if index == history.size else history.with_leaf(index - 1, 0)
+    return filled.append_siblings()
