@@ -9,11 +9,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from drey.crypto.poseidon import poseidon2
+from drey.crypto import groth16
+from drey.crypto.poseidon import field_from_bytes, poseidon2
 from drey.errors import ProtocolError
 from drey.merkle import MonthsTree, month_index
+from drey.messages.result import Proof, Result
 
-__all__ = ["SYSTEM", "MonthsAppend", "binding", "statement", "witness"]
+__all__ = [
+    "SYSTEM",
+    "MonthsAppend",
+    "binding",
+    "check_result_proof",
+    "decode_proof",
+    "encode_proof",
+    "statement",
+    "witness",
+]
 
 SYSTEM = "groth16-bn254/months-append/v1"
 
@@ -79,3 +90,55 @@ def witness(history: MonthsTree, index: int) -> tuple[int, ...]:
     """The siblings of leaf ``index`` in ``history`` (skipped months before it are 0)."""
     filled = history if index == history.size else history.with_leaf(index - 1, 0)
     return filled.append_siblings()
+
+
+_PROOF_PARTS = (("a", 64), ("b", 128), ("c", 64))
+
+
+def encode_proof(proof: groth16.Proof) -> Proof:
+    """A result's ``proof`` map for this system (§2)."""
+    wire = proof.to_bytes()
+    return Proof(SYSTEM, (("a", wire[:64]), ("b", wire[64:192]), ("c", wire[192:])))
+
+
+def decode_proof(proof: Proof) -> groth16.Proof:
+    """The Groth16 proof in a result's ``proof`` map; :class:`~drey.crypto.groth16.ProofError`
+    when the map is not exactly ``{system, a, b, c}`` of this system or a point is invalid."""
+    if proof.system != SYSTEM:
+        raise groth16.ProofError("malformed", f"system {proof.system!r} is not {SYSTEM}")
+    extra = dict(proof.extra)
+    if set(extra) != {name for name, _ in _PROOF_PARTS}:
+        raise groth16.ProofError("malformed", f"proof keys are {sorted(extra)}, not a, b, c")
+    parts: list[bytes] = []
+    for name, size in _PROOF_PARTS:
+        value = extra[name]
+        if not isinstance(value, bytes) or len(value) != size:
+            raise groth16.ProofError("malformed", f"proof.{name} is not {size} bytes")
+        parts.append(value)
+    return groth16.Proof.from_parts(*parts)
+
+
+def check_result_proof(
+    result: Result,
+    *,
+    history: MonthsTree,
+    first_month: str,
+    verifier: groth16.Verifier,
+) -> groth16.Verdict:
+    """Whether ``result``'s proof proves its own claims (month_root, n_rows, months_root)
+    appended to ``history``, the verifier's months tree before the result's month (§3)."""
+    try:
+        proof = decode_proof(result.proof)
+    except groth16.ProofError as exc:
+        return groth16.Verdict(False, exc.reason, exc.detail)
+    claim = statement(
+        history,
+        first_month=first_month,
+        month=result.month,
+        round_=result.round,
+        actuary=result.actuary,
+        month_root=field_from_bytes(result.month_root),
+        n_rows=result.n_rows,
+        new_root=field_from_bytes(result.months_root),
+    )
+    return verifier.verify(proof, claim.public_inputs())

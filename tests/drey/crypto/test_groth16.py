@@ -26,6 +26,7 @@ from drey.crypto.groth16 import (
 )
 from drey.crypto.poseidon import poseidon2
 from drey.merkle import MonthsTree
+from drey.messages.base import xonly_public_key
 from drey.proofs import MonthsAppend, statement, witness
 
 from . import snarkjs
@@ -263,3 +264,42 @@ def test_point_encodings_round_trip(k1: int, k2: int) -> None:
     wire = proof.to_bytes()
     assert Proof.from_parts(wire[:64], wire[64:192], wire[192:]) == proof
     assert Proof.from_snarkjs(json.loads(json.dumps(proof.to_snarkjs()))) == proof
+
+
+def test_a_signed_result_carries_its_proof_and_is_checked_against_the_history(
+    artefacts: snarkjs.Artefacts, work: Path
+) -> None:
+    """The proof rides in the result's CBOR (§2) and is checked against the verifier's own
+    months history (§3): the result's claims, never its index or old root."""
+    from drey.crypto.poseidon import field_to_bytes
+    from drey.messages.result import Proof as ProofMap
+    from drey.messages.result import Result
+    from drey.proofs import check_result_proof, decode_proof, encode_proof
+
+    secret = bytes([9]) * 32
+    actuary = xonly_public_key(secret)
+    history = MonthsTree.empty(depth=snarkjs.DEPTH).append(777)
+    claim, inputs = _claim(history, "2025-02", actuary=actuary)
+    proof_json, _ = snarkjs.prove(artefacts, inputs, work / "result")
+    result = Result(
+        month="2025-02", round=0, actuary=actuary,
+        month_root=field_to_bytes(claim.month_root), n_rows=claim.n_rows,
+        months_root=field_to_bytes(claim.new_root),
+        proof=encode_proof(Proof.from_snarkjs(proof_json)),
+    ).signed(secret)  # fmt: skip
+    decoded = Result.deserialize(result.serialize())
+    assert decoded == result and decode_proof(decoded.proof) == Proof.from_snarkjs(proof_json)
+    verifier = Verifier(VerifyingKey.from_snarkjs(artefacts.vk()))
+
+    def check(r: Result, h: MonthsTree = history) -> tuple[bool, str | None]:
+        verdict = check_result_proof(r, history=h, first_month="2025-01", verifier=verifier)
+        return verdict.ok, verdict.reason
+
+    assert check(decoded) == (True, None)
+    wrong_root = replace(decoded, months_root=field_to_bytes(claim.old_root))
+    assert check(wrong_root) == (False, "pairing_failed")
+    other_history = MonthsTree.empty(depth=snarkjs.DEPTH).append(778)
+    assert check(decoded, other_history) == (False, "pairing_failed")
+    assert check(replace(decoded, proof=ProofMap("recompute"))) == (False, "malformed")
+    extra = ProofMap(decoded.proof.system, (*decoded.proof.extra, ("d", b"")))
+    assert check(replace(decoded, proof=extra)) == (False, "malformed")
