@@ -245,8 +245,10 @@ class ChainView:
                 assert isinstance(pm.message, Quarantine)
                 self.base_status[pm.id] = ("quarantined", pm.message.reason)
                 continue
-            if kind in ("params", "formula"):
+            if kind in ("params", "formula", "circuit"):
                 self.base_status[pm.id] = ("valid", None)
+            if kind == "circuit_contribution":
+                self.base_status[pm.id] = ("ignored", None)
             self.by_kind.setdefault(kind, []).append(pm)
             msg = pm.message
             if kind == "params" and self.params is None:
@@ -257,6 +259,8 @@ class ChainView:
                 self.manifests[pm.id] = pm
             elif kind in ("stake", "plan"):
                 per_tx.setdefault(pm.txid, []).append(pm)
+            elif kind in ("circuit", "circuit_contribution"):
+                pass  # protocol v1.1's setup: nothing in a v1 month reads it
             elif kind == "allocation":
                 self.allocations.setdefault(msg.month, []).append(pm)  # type: ignore[union-attr]
             else:

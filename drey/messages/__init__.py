@@ -6,6 +6,7 @@ Use :func:`parse_message` on inscriptions (verifier side) and the model construc
 
 from drey.messages.base import bip340_sign, bip340_verify, xonly_public_key
 from drey.messages.chain import Plan, Stake
+from drey.messages.circuit import CircuitContribution, CircuitManifest
 from drey.messages.manifest import FormulaManifest
 from drey.messages.params import (
     DEFAULTS,
@@ -57,6 +58,8 @@ __all__ = [
     "ActuarySig",
     "Allocation",
     "AllocationRef",
+    "CircuitContribution",
+    "CircuitManifest",
     "FormulaManifest",
     "InscriptionContent",
     "Lead",

@@ -22,6 +22,7 @@ from typing import Any, cast
 from drey.cbor import decode_cbor
 from drey.errors import CborError, MessageError
 from drey.messages.chain import Plan, Stake
+from drey.messages.circuit import CircuitContribution, CircuitManifest
 from drey.messages.manifest import FormulaManifest
 from drey.messages.params import Params
 from drey.messages.publication import Allocation
@@ -55,7 +56,9 @@ Message = (
     | LeadPart
     | Shares
     | Allocation
-    | (FormulaManifest)
+    | FormulaManifest
+    | CircuitManifest
+    | CircuitContribution
 )
 
 KINDS: dict[str, type[Message]] = {
@@ -71,6 +74,8 @@ KINDS: dict[str, type[Message]] = {
         Shares,
         Allocation,
         FormulaManifest,
+        CircuitManifest,
+        CircuitContribution,
     )
 }
 
@@ -217,15 +222,15 @@ def _checked_allocation(message: Allocation) -> Allocation | Quarantine:
 
 
 def _signature_refusal(message: Message, founder: bytes | None) -> Quarantine | None:
-    """A message signed by its own key must verify; params and formula manifests also under
-    the founder key when one is given."""
+    """A message signed by its own key must verify; params, formula and circuit manifests
+    also under the founder key when one is given."""
     if message.SIGNER is not None and not message.verify():
         return Quarantine(
             "bad_signature", f"sig does not verify under {message.SIGNER} of the message"
         )
     if (
         founder is not None
-        and isinstance(message, Params | FormulaManifest)
+        and isinstance(message, Params | FormulaManifest | CircuitManifest)
         and not message.verify(founder)
     ):
         return Quarantine("bad_signature", "sig does not verify under the founder key")

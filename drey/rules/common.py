@@ -20,7 +20,7 @@ def verdict(
     msg = pm.message
     month = None if isinstance(msg, Quarantine) else getattr(msg, "month", None)
     rnd = None if isinstance(msg, Quarantine) else getattr(msg, "round", None)
-    if msg.__class__.__name__ in ("Params", "FormulaManifest"):
+    if msg.__class__.__name__ in ("Params", "FormulaManifest", "CircuitManifest"):
         month = None
     return MessageStatus(
         inscription_id=pm.inscription_id,

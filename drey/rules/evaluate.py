@@ -20,6 +20,8 @@ from drey.formula.reference import FormulaRow
 from drey.merkle import MonthsTree
 from drey.messages import (
     Allocation,
+    CircuitContribution,
+    CircuitManifest,
     FormulaManifest,
     Lead,
     LeadPart,
@@ -77,6 +79,10 @@ from drey.rules.rounds import (
 from drey.rules.share_proofs import ShareVerifier
 
 __all__ = ["evaluate"]
+
+# Protocol v1.1's ceremony steps are checked with the circuit a params names, which the rules
+# do not do yet (docs/protocol/proofs.md, status): until then such a message is used by nothing.
+CONTRIBUTION_UNUSED = "a phase-2 contribution; no params of this chain uses a circuit"
 
 _ROUND_KINDS = (Vrf, Lead, LeadPart, Secondary, Shares)
 
@@ -250,12 +256,15 @@ def _trust_anchor(
     out = list(statuses)
     manifests: dict[str, PositionedMessage] = {}
     for pm in msgs:
-        if isinstance(pm.message, FormulaManifest):
+        if isinstance(pm.message, FormulaManifest | CircuitManifest):
             if pm.message.verify(founder):
-                manifests[pm.inscription_id] = pm
+                if isinstance(pm.message, FormulaManifest):
+                    manifests[pm.inscription_id] = pm
                 out.append(verdict(pm, "valid"))
             else:
                 out.append(verdict(pm, "quarantined", "bad_signature", "not signed by the founder"))
+        elif isinstance(pm.message, CircuitContribution):
+            out.append(verdict(pm, "ignored", None, CONTRIBUTION_UNUSED))
     return _TrustAnchor(first, snapshots, history, manifests, tuple(out))
 
 

@@ -46,6 +46,7 @@ from drey.messages import (
     xonly_public_key,
     z_width,
 )
+from drey.messages.circuit import Beacon, CircuitContribution, CircuitManifest, FileRef, PtauRef
 from drey.messages.fields import BN254_R, is_inscription_id, is_month
 
 RNG = random.Random(20240601)
@@ -161,7 +162,27 @@ def all_messages() -> list[Any]:
         FormulaManifest("drey-v1", 1, b"\x0e" * 32, (INSC, "ef" * 32 + "i12")).signed(
             FOUNDER_SECRET
         ),
+        circuit_manifest(),
+        CircuitContribution(KEYS[3], 4, b"\x10" * 32, b"\x11" * 64).signed(SECRETS[3]),
     ]
+
+
+def circuit_manifest(**changes: Any) -> CircuitManifest:
+    """A protocol v1.1 ``circuit`` manifest (docs/protocol/proofs.md §4), founder-signed."""
+    files = [FileRef(bytes([0x20 + i]) * 32, ("ab" * 32 + f"i{i}",)) for i in range(3)]
+    manifest = CircuitManifest(
+        system="groth16-bn254/months-append/v1",
+        months_depth=16,
+        source=files[0],
+        r1cs_sha256=b"\x12" * 32,
+        wasm_sha256=b"\x13" * 32,
+        ptau=PtauRef(b"\x14" * 32, 13),
+        zkey=files[1],
+        vk=files[2],
+        contributions=(INSC, "ef" * 32 + "i7"),
+        beacon=Beacon(900, 10),
+    )
+    return replace(manifest, **changes).signed(FOUNDER_SECRET, aux_rand=AUX)
 
 
 def parse(content: Any, **overrides: Any) -> Any:
@@ -202,7 +223,12 @@ def test_every_kind_roundtrips_and_verifies(message: Any) -> None:
     ids=lambda m: type(m).__name__,
 )
 def test_tampered_signature_or_field_is_rejected(message: Any) -> None:
-    signer = {Params: FOUNDER, FormulaManifest: FOUNDER, Plan: OPERATOR}.get(type(message))
+    signer = {
+        Params: FOUNDER,
+        FormulaManifest: FOUNDER,
+        CircuitManifest: FOUNDER,
+        Plan: OPERATOR,
+    }.get(type(message))
     assert message.verify(signer)
     bad_sig = bytearray(message.sig)
     bad_sig[5] ^= 1
@@ -720,3 +746,27 @@ def test_lead_parts_assembly() -> None:
         assemble_lead_file(small, parts=1, sha256=hashlib.sha256(b"abc").digest()).reason
         == "result_allocation"
     )
+
+
+def test_circuit_messages_are_strict_and_the_manifest_needs_the_founder() -> None:
+    good = encode_message(circuit_manifest())
+    assert parse(good, founder=FOUNDER) == circuit_manifest()
+    assert parse(good, founder=KEYS[0]).reason == "bad_signature"
+    for path, value in (
+        (("beacon", "iterations"), 9),
+        (("contributions",), [INSC, INSC]),
+        (("ptau", "power"), 29),
+        (("months_depth",), 0),
+        (("zkey", "parts"), []),
+    ):
+        fields = circuit_manifest().to_map()
+        *inner, last = path
+        target = fields
+        for key in inner:
+            target = target[key]
+        target[last] = value
+        got = parse(replace(good, body=encode_cbor(fields)), founder=FOUNDER)
+        assert isinstance(got, Quarantine) and ".".join(path) in got.detail, (path, got)
+    signed = CircuitContribution(KEYS[3], 1, b"\x10" * 32, b"\x11" * 64).signed(SECRETS[3])
+    forged = replace(signed, actuary=KEYS[2])  # another actuary's name on KEYS[3]'s signature
+    assert parse(encode_message(forged)).reason == "bad_signature"
