@@ -25,8 +25,6 @@ from drey.proofs import MonthsAppend
 REPO = Path(__file__).resolve().parents[1]
 PROVER_SCRIPT = REPO / "circuits" / "prover.cjs"
 
-_INPUT_NAMES = ("index", "old_root", "month_root", "n_rows", "new_root", "binding")
-
 
 class ProverError(DevnetError):
     """snarkjs could not prove a statement, or the prover process is gone."""
@@ -48,12 +46,7 @@ class WarmProver:
     def prove(self, statement: MonthsAppend, siblings: Sequence[int]) -> tuple[Proof, list[str]]:
         """The proof of ``statement`` with the prover's ``siblings``, and snarkjs's public
         signals (which must be the statement's inputs, in order)."""
-        inputs: dict[str, Any] = {
-            name: str(value)
-            for name, value in zip(_INPUT_NAMES, statement.public_inputs(), strict=True)
-        }
-        inputs["siblings"] = [str(s) for s in siblings]
-        answer = self._ask(inputs)
+        answer = self._ask(statement.circuit_input(siblings))
         if "error" in answer:
             raise ProverError(f"snarkjs refused the statement: {answer['error']}")
         public = [str(x) for x in answer["public"]]

@@ -7,7 +7,9 @@ prover needs (the siblings of the month's leaf), from the same history.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import Any
 
 from drey.crypto import groth16
 from drey.crypto.poseidon import field_from_bytes, poseidon2
@@ -39,6 +41,12 @@ class MonthsAppend:
     n_rows: int
     new_root: int
     binding: int
+
+    def circuit_input(self, siblings: Sequence[int]) -> dict[str, Any]:
+        """The circuit's input (snarkjs's ``input.json``): the public inputs by signal name
+        and the prover's ``siblings``, as decimal text."""
+        named = {f.name: str(getattr(self, f.name)) for f in fields(self)}
+        return {**named, "siblings": [str(s) for s in siblings]}
 
     def public_inputs(self) -> tuple[int, ...]:
         return (

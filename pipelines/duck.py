@@ -29,7 +29,7 @@ from indexer.faults import crashpoint
 from indexer.shards.writer import fsync_dir
 from pipelines.settings import REPO
 from pipelines.store import Store
-from pipelines.tables import TABLES, create_tables
+from pipelines.tables import TABLES, create_tables, quote_identifier
 
 SQL_DIR = REPO / "sql"
 STORAGE_VERSION = "v1.5.0"
@@ -117,11 +117,6 @@ class Published:
     rows: Mapping[str, int]
     views: Mapping[str, int]
     seconds: float
-
-
-def quote_identifier(name: str) -> str:
-    """``name`` as a double-quoted SQL identifier (embedded quotes doubled)."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def publish(

@@ -26,7 +26,15 @@ import pyarrow as pa
 
 from indexer.shards.schema import SCHEMAS as SHARD_SCHEMAS
 
-__all__ = ["TABLES", "Kind", "WarehouseTable", "columns", "create_tables", "sql_type"]
+__all__ = [
+    "TABLES",
+    "Kind",
+    "WarehouseTable",
+    "columns",
+    "create_tables",
+    "quote_identifier",
+    "sql_type",
+]
 
 Kind = Literal["chain", "month", "build"]
 """``chain``: one Parquet file over the whole chain; ``month``: one file per month;
@@ -71,7 +79,8 @@ def sql_type(dtype: pa.DataType) -> str:
         raise TypeError(f"no DuckDB type for Arrow type {dtype}") from None
 
 
-def _quoted(name: str) -> str:
+def quote_identifier(name: str) -> str:
+    """``name`` as a double-quoted SQL identifier (embedded quotes doubled)."""
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -86,7 +95,7 @@ class WarehouseTable:
     def create_sql(self) -> str:
         """``CREATE TABLE data.<name> (...)`` with every column's type and NOT NULL."""
         lines = [
-            f"    {_quoted(f.name)} {sql_type(f.type)}{'' if f.nullable else ' NOT NULL'}"
+            f"    {quote_identifier(f.name)} {sql_type(f.type)}{'' if f.nullable else ' NOT NULL'}"
             for f in self.schema
         ]
         return f"CREATE TABLE data.{self.name} (\n" + ",\n".join(lines) + "\n)"

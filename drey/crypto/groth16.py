@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from drey.crypto.poseidon import FIELD_MODULUS
 from drey.errors import CryptoError
 
 __all__ = [
@@ -35,7 +36,7 @@ __all__ = [
 ]
 
 P = 21888242871839275222246405745257275088696311157297823662689037894645226208583
-R = 21888242871839275222246405745257275088548364400416034343698204186575808495617
+R = FIELD_MODULUS  # the group order is the field Poseidon hashes in
 
 RejectReason = Literal[
     "malformed",
@@ -251,13 +252,12 @@ class Verifier:
     def __init__(self, key: VerifyingKey) -> None:
         mcl = _mcl()
         self.key = key
-        for name, point in (("beta", key.beta), ("gamma", key.gamma), ("delta", key.delta)):
+        beta, self._gamma, self._delta = (mcl.g2(q) for q in (key.beta, key.gamma, key.delta))
+        for name, point in (("beta", beta), ("gamma", self._gamma), ("delta", self._delta)):
             if not mcl.in_g2_subgroup(point):
                 raise ProofError("not_in_subgroup", f"the key's {name} is not in G2")
         self._ic = [mcl.g1(p) for p in key.ic]
-        self._gamma = mcl.g2(key.gamma)
-        self._delta = mcl.g2(key.delta)
-        self._alphabeta = mcl.pairing(mcl.g1(key.alpha), mcl.g2(key.beta))
+        self._alphabeta = mcl.pairing(mcl.g1(key.alpha), beta)
 
     def verify(self, proof: Proof, inputs: Sequence[int]) -> Verdict:
         """e(A, B) = e(α, β) · e(Σ s_i·IC_i, γ) · e(C, δ), after every check of §3."""
@@ -269,12 +269,13 @@ class Verifier:
         for i, s in enumerate(inputs):
             if not 0 <= s < R:
                 return Verdict(False, "input_out_of_range", f"input {i} is not below r")
-        if not mcl.in_g2_subgroup(proof.b):
+        b = mcl.g2(proof.b)
+        if not mcl.in_g2_subgroup(b):
             return Verdict(False, "not_in_subgroup", "B is not in the order-r subgroup of G2")
         vk_x = mcl.linear_combination(self._ic, [1, *inputs])
         lhs = mcl.pairing_product(
             [mcl.g1(proof.a), mcl.neg_g1(vk_x), mcl.neg_g1(mcl.g1(proof.c))],
-            [mcl.g2(proof.b), self._gamma, self._delta],
+            [b, self._gamma, self._delta],
         )
         if not mcl.gt_equal(lhs, self._alphabeta):
             return Verdict(False, "pairing_failed", "the pairing equation does not hold")
@@ -325,8 +326,8 @@ class _Mcl:
             raise ProofError("not_on_curve", "mcl refused a G2 point")
         return out
 
-    def in_g2_subgroup(self, point: G2Point) -> bool:
-        return bool(self.lib.mclBnG2_isValidOrder(ctypes.byref(self.g2(point))))
+    def in_g2_subgroup(self, point: Any) -> bool:
+        return bool(self.lib.mclBnG2_isValidOrder(ctypes.byref(point)))
 
     def neg_g1(self, point: Any) -> Any:
         out = self.g1_t()

@@ -56,10 +56,7 @@ def _claim(history: MonthsTree, month: str, actuary: bytes = ACTUARY) -> tuple[M
         history, first_month="2025-01", month=month, round_=0, actuary=actuary,
         month_root=month_root, n_rows=n_rows, new_root=new_root,
     )  # fmt: skip
-    names = ("index", "old_root", "month_root", "n_rows", "new_root", "binding")
-    inputs = {n: str(v) for n, v in zip(names, st_.public_inputs(), strict=True)}
-    inputs["siblings"] = [str(s) for s in witness(history, index)]
-    return st_, inputs
+    return st_, st_.circuit_input(witness(history, index))
 
 
 @pytest.fixture(scope="module")
