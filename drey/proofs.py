@@ -7,8 +7,9 @@ prover needs (the siblings of the month's leaf), from the same history.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from drey.crypto import groth16
@@ -20,6 +21,7 @@ from drey.messages.result import Proof, Result
 __all__ = [
     "SYSTEM",
     "MonthsAppend",
+    "ProofCheck",
     "binding",
     "check_result_proof",
     "decode_proof",
@@ -113,7 +115,7 @@ def decode_proof(proof: Proof) -> groth16.Proof:
     """The Groth16 proof in a result's ``proof`` map; :class:`~drey.crypto.groth16.ProofError`
     when the map is not exactly ``{system, a, b, c}`` of this system or a point is invalid."""
     if proof.system != SYSTEM:
-        raise groth16.ProofError("malformed", f"system {proof.system!r} is not {SYSTEM}")
+        raise groth16.ProofError("wrong_system", f"system {proof.system!r} is not {SYSTEM}")
     extra = dict(proof.extra)
     if set(extra) != {name for name, _ in _PROOF_PARTS}:
         raise groth16.ProofError("malformed", f"proof keys are {sorted(extra)}, not a, b, c")
@@ -126,27 +128,58 @@ def decode_proof(proof: Proof) -> groth16.Proof:
     return groth16.Proof.from_parts(*parts)
 
 
+@dataclass(frozen=True, slots=True)
+class ProofCheck:
+    """A result's proof as the verifier checked it: the system it names, the public inputs
+    the verifier built (``None`` when the statement could not be built), the 256-byte proof
+    (``None`` when it did not decode), the verdict and the time the check took."""
+
+    system: str
+    inputs: tuple[int, ...] | None
+    proof: groth16.Proof | None
+    verdict: groth16.Verdict
+    seconds: float = field(default=0.0, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict.ok
+
+
 def check_result_proof(
     result: Result,
     *,
     history: MonthsTree,
     first_month: str,
-    verifier: groth16.Verifier,
-) -> groth16.Verdict:
+    verifier: groth16.Verifier | str,
+) -> ProofCheck:
     """Whether ``result``'s proof proves its own claims (month_root, n_rows, months_root)
-    appended to ``history``, the verifier's months tree before the result's month (§3)."""
+    appended to ``history``, the verifier's months tree before the result's month (§3).
+    ``verifier`` is a string when the circuit could not be loaded: every check then fails
+    with ``circuit_unavailable`` and that reason."""
+    started = time.perf_counter()
+    system = result.proof.system
+    try:
+        claim = statement(
+            history,
+            first_month=first_month,
+            month=result.month,
+            round_=result.round,
+            actuary=result.actuary,
+            month_root=field_from_bytes(result.month_root),
+            n_rows=result.n_rows,
+            new_root=field_from_bytes(result.months_root),
+        )
+    except ProtocolError as exc:
+        verdict = groth16.Verdict(False, "input_out_of_range", str(exc))
+        return ProofCheck(system, None, None, verdict, time.perf_counter() - started)
+    inputs = claim.public_inputs()
     try:
         proof = decode_proof(result.proof)
     except groth16.ProofError as exc:
-        return groth16.Verdict(False, exc.reason, exc.detail)
-    claim = statement(
-        history,
-        first_month=first_month,
-        month=result.month,
-        round_=result.round,
-        actuary=result.actuary,
-        month_root=field_from_bytes(result.month_root),
-        n_rows=result.n_rows,
-        new_root=field_from_bytes(result.months_root),
-    )
-    return verifier.verify(proof, claim.public_inputs())
+        verdict = groth16.Verdict(False, exc.reason, exc.detail)
+        return ProofCheck(system, inputs, None, verdict, time.perf_counter() - started)
+    if isinstance(verifier, str):
+        verdict = groth16.Verdict(False, "circuit_unavailable", verifier)
+    else:
+        verdict = verifier.verify(proof, inputs)
+    return ProofCheck(system, inputs, proof, verdict, time.perf_counter() - started)

@@ -39,6 +39,8 @@ P = 2188824287183927522224640574525727508869631115729782366268903789464522620858
 R = FIELD_MODULUS  # the group order is the field Poseidon hashes in
 
 RejectReason = Literal[
+    "circuit_unavailable",
+    "wrong_system",
     "malformed",
     "coordinate_out_of_range",
     "not_on_curve",

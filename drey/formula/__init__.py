@@ -4,7 +4,7 @@ See docs/protocol/formula.md for the ABI, arithmetic widths and the remainder se
 """
 
 from drey.formula.abi import float_free_problem
-from drey.formula.assemble import AssemblyFailure, FormulaPart, assemble_module
+from drey.formula.assemble import AssemblyFailure, FormulaPart, assemble_module, assemble_parts
 from drey.formula.module import module_bytes, module_sha256, wat_source
 from drey.formula.reference import (
     ROW_BYTES,
@@ -33,6 +33,7 @@ __all__ = [
     "FormulaRow",
     "allocate_reference",
     "assemble_module",
+    "assemble_parts",
     "decode_output",
     "default_fuel",
     "encode_rows",

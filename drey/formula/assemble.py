@@ -16,7 +16,7 @@ from typing import Literal
 
 from drey.messages.manifest import FormulaManifest
 
-__all__ = ["AssemblyFailure", "FormulaPart", "assemble_module"]
+__all__ = ["AssemblyFailure", "FormulaPart", "assemble_module", "assemble_parts"]
 
 WASM_CONTENT_TYPE = "application/wasm"
 
@@ -52,16 +52,30 @@ def assemble_module(
 ) -> bytes | AssemblyFailure:
     """The module bytes, or why not: ``missing_part`` (fewer parts than listed, or ``None``),
     ``bad_part`` (envelope rules above), ``module_hash_mismatch``."""
-    if len(parts) != len(manifest.parts):
+    return assemble_parts(manifest.parts, manifest.sha256, parts, content_type=WASM_CONTENT_TYPE)
+
+
+def assemble_parts(
+    part_ids: Sequence[str],
+    sha256: bytes,
+    parts: Sequence[FormulaPart | None],
+    *,
+    content_type: str,
+) -> bytes | AssemblyFailure:
+    """A file inscribed in parts (a formula module, a circuit's files): the bodies of
+    ``parts`` (one per id, ``None`` when not available) concatenated, each part of
+    ``content_type`` with no content_encoding, delegate or metaprotocol, the whole hashing to
+    ``sha256``; or why not (the reasons of :func:`assemble_module`)."""
+    if len(parts) != len(part_ids):
         return AssemblyFailure(
-            "missing_part", f"{len(parts)} parts given, manifest lists {len(manifest.parts)}"
+            "missing_part", f"{len(parts)} parts given, manifest lists {len(part_ids)}"
         )
     bodies: list[bytes] = []
-    for i, (part_id, part) in enumerate(zip(manifest.parts, parts, strict=True)):
+    for i, (part_id, part) in enumerate(zip(part_ids, parts, strict=True)):
         if part is None:
             return AssemblyFailure("missing_part", f"part {i} ({part_id}) is not available")
-        if _text(part.content_type) != WASM_CONTENT_TYPE.encode():
-            return AssemblyFailure("bad_part", f"part {i} ({part_id}) is not application/wasm")
+        if _text(part.content_type) != content_type.encode():
+            return AssemblyFailure("bad_part", f"part {i} ({part_id}) is not {content_type}")
         if part.content_encoding is not None:
             return AssemblyFailure("bad_part", f"part {i} ({part_id}) has a content_encoding")
         if part.delegate is not None:
@@ -71,7 +85,7 @@ def assemble_module(
         if part.body is None:
             return AssemblyFailure("bad_part", f"part {i} ({part_id}) has no body")
         bodies.append(part.body)
-    module = b"".join(bodies)
-    if hashlib.sha256(module).digest() != manifest.sha256:
+    whole = b"".join(bodies)
+    if hashlib.sha256(whole).digest() != sha256:
         return AssemblyFailure("module_hash_mismatch", "concatenated parts do not hash to sha256")
-    return module
+    return whole

@@ -172,6 +172,7 @@ class ResolvedParams:
     lead_bps: int
     formula: str
     months_depth: int
+    circuit: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +203,7 @@ class Params(SignedModel):
     share_window: int | None = None
     max_rounds: int | None = None
     months_depth: int | None = None
+    circuit: str | None = None
     sig: bytes = b""
 
     KIND: ClassVar[str | None] = "params"
@@ -230,6 +232,8 @@ class Params(SignedModel):
         FieldSpec("lead_bps", uint(5_001, 10_000)),
         FieldSpec("formula", inscription_id),
         FieldSpec("months_depth", uint(1, 32), optional=True),
+        # v1.1 (docs/protocol/proofs.md §4): the circuit manifest of the proof system.
+        FieldSpec("circuit", inscription_id, optional=True),
         FieldSpec("sig", sig64),
     )
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
+from drey.crypto.groth16 import Verifier
 from drey.crypto.paillier import PaillierPublicKey
 from drey.crypto.poseidon import field_to_bytes
 from drey.formula.reference import FormulaRow
@@ -34,6 +35,7 @@ from drey.messages import (
     Vrf,
 )
 from drey.rules.calendar import Snapshots, add_months, months_between, snapshot_heights
+from drey.rules.circuit import load_verifier
 from drey.rules.common import verdict
 from drey.rules.election import need_for, race_quorum, roster_stakes
 from drey.rules.formula import (
@@ -66,7 +68,7 @@ from drey.rules.results import (
     RosterStake,
     RoundEvaluation,
 )
-from drey.rules.reveal import Expected
+from drey.rules.reveal import Expected, ProofRule
 from drey.rules.rounds import (
     KeyRegistry,
     MonthContext,
@@ -82,7 +84,7 @@ __all__ = ["evaluate"]
 
 # Protocol v1.1's ceremony steps are checked with the circuit a params names, which the rules
 # do not do yet (docs/protocol/proofs.md, status): until then such a message is used by nothing.
-CONTRIBUTION_UNUSED = "a phase-2 contribution; no params of this chain uses a circuit"
+CONTRIBUTION_UNUSED = "a phase-2 contribution that no params' circuit lists"
 
 _ROUND_KINDS = (Vrf, Lead, LeadPart, Secondary, Shares)
 
@@ -258,14 +260,53 @@ def _trust_anchor(
     for pm in msgs:
         if isinstance(pm.message, FormulaManifest | CircuitManifest):
             if pm.message.verify(founder):
-                if isinstance(pm.message, FormulaManifest):
-                    manifests[pm.inscription_id] = pm
+                manifests[pm.inscription_id] = pm
                 out.append(verdict(pm, "valid"))
             else:
                 out.append(verdict(pm, "quarantined", "bad_signature", "not signed by the founder"))
-        elif isinstance(pm.message, CircuitContribution):
-            out.append(verdict(pm, "ignored", None, CONTRIBUTION_UNUSED))
+    out.extend(_contribution_statuses(msgs, history, manifests))
     return _TrustAnchor(first, snapshots, history, manifests, tuple(out))
+
+
+def _contribution_statuses(
+    msgs: Sequence[PositionedMessage],
+    history: ParamsHistory,
+    manifests: Mapping[str, PositionedMessage],
+) -> list[MessageStatus]:
+    """A ``circuit_contribution`` is valid when a valid params' circuit lists it at position
+    i (from 1) and it is roster member i's, signed by that member (proofs.md §5); any other
+    is ignored, saying why."""
+    contributions = {
+        pm.inscription_id: pm for pm in msgs if isinstance(pm.message, CircuitContribution)
+    }
+    listed: dict[str, str | None] = {}
+    for entry in history.entries:
+        manifest = manifests.get(entry.params.circuit or "")
+        if manifest is None or not isinstance(manifest.message, CircuitManifest):
+            continue
+        roster = {e.index: e.key for e in entry.params.roster}
+        for i, cid in enumerate(manifest.message.contributions, start=1):
+            listed[cid] = _contribution_problem(contributions.get(cid), i, roster.get(i))
+    out: list[MessageStatus] = []
+    for cid, pm in contributions.items():
+        problem = listed.get(cid, CONTRIBUTION_UNUSED)
+        out.append(
+            verdict(pm, "valid") if problem is None else verdict(pm, "ignored", None, problem)
+        )
+    return out
+
+
+def _contribution_problem(
+    pm: PositionedMessage | None, index: int, roster_key: bytes | None
+) -> str | None:
+    if pm is None or not isinstance(pm.message, CircuitContribution):
+        return CONTRIBUTION_UNUSED
+    c = pm.message
+    if c.index != index or roster_key is None or c.actuary != roster_key:
+        return f"listed at {index}, but not roster member {index}'s contribution"
+    if not c.verify(c.actuary):
+        return "not signed by its actuary"
+    return None
 
 
 def _group_by_month(
@@ -384,6 +425,7 @@ class _MonthWalker:
     reference_check: bool
     modules: dict[tuple[str, str], bytes | str] = field(default_factory=dict)
     keys: dict[str, PaillierPublicKey] = field(default_factory=dict)
+    verifiers: dict[tuple[str, str], Verifier | str] = field(default_factory=dict)
     share_verifier: ShareVerifier = field(default_factory=ShareVerifier)
     memo: Memo = field(default_factory=Memo)
 
@@ -445,7 +487,7 @@ class _MonthWalker:
             return self._failed_at_start(start, groups, tree, registry)
         formula, roots, checks = self._formula_and_roots(start, tree)
         p = start.params
-        ctx = self._context(start, formula, roots)
+        ctx = self._context(start, formula, roots, tree)
         outputs, outcome, decided = self._rounds(ctx, groups, start.start, registry)
         statuses: dict[str, MessageStatus] = {}
         for out in outputs:
@@ -504,11 +546,16 @@ class _MonthWalker:
         )
 
     def _context(
-        self, start: MonthStart, formula: FormulaResult, roots: MonthRoots
+        self, start: MonthStart, formula: FormulaResult, roots: MonthRoots, tree: MonthsTree
     ) -> MonthContext:
         """What every round of the month is judged against: params(M), the expected result
-        (§8 agreement), weights, need and quorum (§9)."""
+        (§8 agreement), weights, need and quorum (§9), and under v1.1 the proof rule (the
+        circuit's verifier and the months history before M)."""
         p = start.params
+        proofs = None
+        if p.circuit is not None:
+            first_month = self.history.entries[0].params.first_month
+            proofs = ProofRule(self._verifier(p.circuit, start.entry), tree, first_month)
         return MonthContext(
             month=start.month,
             params=p,
@@ -522,6 +569,7 @@ class _MonthWalker:
             pool_sats=start.pool_sats,
             chain=self.chain,
             tip=self.tip,
+            proofs=proofs,
         )
 
     def _start(
@@ -707,6 +755,18 @@ class _MonthWalker:
                 formula_id, manifests=self.manifests, parts=self.parts, params_height=entry.height
             )
         return self.modules[key]
+
+    def _verifier(self, circuit_id: str, entry: ParamsEntry) -> Verifier | str:
+        key = (circuit_id, entry.inscription_id)
+        if key not in self.verifiers:
+            self.verifiers[key] = load_verifier(
+                circuit_id,
+                manifests=self.manifests,
+                parts=self.parts,
+                params_height=entry.height,
+                months_depth=entry.resolved.months_depth,
+            )
+        return self.verifiers[key]
 
     def _pk(self, entry: ParamsEntry) -> PaillierPublicKey:
         if entry.inscription_id not in self.keys:

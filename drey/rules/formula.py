@@ -51,7 +51,7 @@ def load_module(
     """The module bytes, or why there is none. ``manifests`` holds the founder-signed
     manifests by inscription id."""
     pm = manifests.get(formula_id)
-    if pm is None:
+    if pm is None or not isinstance(pm.message, FormulaManifest):
         return f"manifest {formula_id} is not a founder-signed formula inscription"
     if pm.height > params_height:
         return f"manifest mined at {pm.height}, after the params at {params_height}"

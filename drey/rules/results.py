@@ -12,6 +12,7 @@ from typing import Literal
 
 from drey.formula.reference import FormulaRow
 from drey.messages import ResolvedParams
+from drey.proofs import ProofCheck
 from drey.rules.inputs import Position
 from drey.rules.reasons import EntryStatus, Offence, Status
 
@@ -125,6 +126,7 @@ class Reveal:
     n_rows: int | None = None
     months_root: bytes | None = None
     problem: str | None = None
+    proof: ProofCheck | None = None  # v1.1's check of the result's proof (proofs.md §6)
     valid: bool = False
     agrees: bool = False
     counts: bool = False

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from drey.allocation_file import FileProblem, read_allocation_file
+from drey.crypto.groth16 import Verifier
 from drey.crypto.package import (
     DecryptFailure,
     decrypt_package,
@@ -26,6 +27,7 @@ from drey.crypto.package import (
     reveal_key,
 )
 from drey.crypto.paillier import DecryptionShare, PaillierPublicKey
+from drey.merkle import MonthsTree
 from drey.messages import (
     Lead,
     LeadPart,
@@ -39,6 +41,7 @@ from drey.messages import (
     check_result,
     check_share_entry,
 )
+from drey.proofs import ProofCheck, check_result_proof
 from drey.rules.inputs import Position, PositionedMessage
 from drey.rules.reasons import EntryStatus
 from drey.rules.results import RacePackage, ShareRecord
@@ -47,6 +50,7 @@ from drey.rules.share_proofs import ShareVerifier
 __all__ = [
     "Expected",
     "Opened",
+    "ProofRule",
     "ShareLedger",
     "ValidShare",
     "judge_result",
@@ -259,42 +263,67 @@ def reveal(
 
 
 @dataclass(frozen=True, slots=True)
+class ProofRule:
+    """Protocol v1.1's proof rule for month M (docs/protocol/proofs.md §6): the circuit's
+    verifier (or why there is none), the months history before M and the first month."""
+
+    verifier: Verifier | str
+    history: MonthsTree
+    first_month: str
+
+    def check(self, result: Result) -> ProofCheck:
+        return check_result_proof(
+            result, history=self.history, first_month=self.first_month, verifier=self.verifier
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Judgement:
     """``problem`` (or ``None``): why a decrypted result is not valid; ``offence`` whether
     the problem is the actuary's offence (``invalid_lead_result`` / ``wrong_secondary_result``);
-    ``recompute``: the proof system is v1's."""
+    ``proof_ok``: the proof is what the chain's rules accept (v1's ``recompute``, or a
+    verified proof under v1.1); ``proof``: the v1.1 check, when one ran."""
 
     problem: str | None
     offence: bool
-    recompute: bool
+    proof_ok: bool
+    proof: ProofCheck | None = None
 
 
-def judge_result(kind: str, opened: Opened, *, expected: Expected) -> Judgement:
+def judge_result(
+    kind: str, opened: Opened, *, expected: Expected, proofs: ProofRule | None = None
+) -> Judgement:
     """§9 validity of a lead result; for a secondary, whether its roots recompute.
 
     Order: the result's own checks (``result_malformed`` / ``result_mismatch`` /
-    ``result_allocation``), ``unknown_proof_system``, ``wrong_roots``, then (lead only) the
-    file: ``result_allocation`` from assembling parts, ``file_<reason>`` from the §7 reader,
-    ``wrong_allocation`` when the Dreybits differ from the formula's output.
+    ``result_allocation``), ``wrong_roots``, the proof (v1: ``unknown_proof_system`` unless
+    ``recompute``; v1.1, ``proofs`` given: ``bad_proof: <reason>`` unless it verifies, an
+    offence for a lead and a secondary alike), then (lead only) the file:
+    ``result_allocation`` from assembling parts, ``file_<reason>`` from the §7 reader,
+    ``wrong_allocation`` when the Dreybits differ from the formula's output. The proof is
+    checked (and kept) even when the roots are wrong, so every revealed proof has a verdict.
     """
     result = opened.result
     if isinstance(result, Quarantine):
         return Judgement(result.reason, True, False)
     assert isinstance(result, Result)
-    recompute = result.proof.is_recompute
+    checked = proofs.check(result) if proofs is not None else None
+    proof_ok = checked.ok if checked is not None else result.proof.is_recompute
     if result.roots() != expected.roots:
-        return Judgement("wrong_roots", True, recompute)
-    if not recompute:
+        return Judgement("wrong_roots", True, proof_ok, checked)
+    if checked is not None and not checked.ok:
+        return Judgement(f"bad_proof: {checked.verdict.reason}", True, False, checked)
+    if not proof_ok:
         return Judgement("unknown_proof_system", kind == "lead", False)
     if kind != "lead":
-        return Judgement(None, False, True)
+        return Judgement(None, False, True, checked)
     file = opened.file
     if isinstance(file, Quarantine):
-        return Judgement(file.reason, True, True)
+        return Judgement(file.reason, True, True, checked)
     assert file is not None and result.allocation is not None
     values = read_allocation_file(file, n_rows=result.n_rows, sha256=result.allocation.sha256)
     if isinstance(values, FileProblem):
-        return Judgement(f"file_{values.reason}", True, True)
+        return Judgement(f"file_{values.reason}", True, True, checked)
     if tuple(values) != expected.dreybits:
-        return Judgement("wrong_allocation", True, True)
-    return Judgement(None, False, True)
+        return Judgement("wrong_allocation", True, True, checked)
+    return Judgement(None, False, True, checked)

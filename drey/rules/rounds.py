@@ -56,6 +56,7 @@ from drey.rules.results import (
 from drey.rules.reveal import (
     Expected,
     Judgement,
+    ProofRule,
     ShareLedger,
     ValidShare,
     judge_result,
@@ -125,6 +126,7 @@ class MonthContext:
     pool_sats: int
     chain: ChainView
     tip: int
+    proofs: ProofRule | None = None  # v1.1: params(M) names a circuit
 
     @property
     def eligible(self) -> frozenset[bytes]:
@@ -635,6 +637,7 @@ def package_verdicts(
                 n_rows=None if res is None else res.n_rows,
                 months_root=None if res is None else res.months_root,
                 problem=None if o.judgement is None else o.judgement.problem,
+                proof=None if o.judgement is None else o.judgement.proof,
                 valid=o.judgement is not None and o.judgement.problem is None,
                 agrees=rp.role != "lead" and _agrees(o, agreement.lead),
                 counts=rp.role != "lead" and agreement.counts_at(o, horizon),
@@ -983,7 +986,7 @@ def _agrees(o: _Opened, lead: _Opened) -> bool:
         return False
     if lead.outcome != "result" or lead.result is None or lead.judgement is None:
         return False
-    if lead.judgement.problem is not None or not o.judgement.recompute:
+    if lead.judgement.problem is not None or not o.judgement.proof_ok:
         return False
     if o.judgement.problem is not None:
         return False
@@ -1019,6 +1022,6 @@ def _open(
         is_reuse = registry.reused(rp.actuary, key, height, rp.position)
     if is_reuse:
         return _Opened(rp, pm, height, indices, "key_reuse", None, None, None), new_key
-    judgement = judge_result(rp.kind, opened, expected=ctx.expected)
+    judgement = judge_result(rp.kind, opened, expected=ctx.expected, proofs=ctx.proofs)
     result = opened.result if isinstance(opened.result, Result) else None
     return _Opened(rp, pm, height, indices, "result", result, judgement, None), new_key

@@ -289,14 +289,14 @@ def test_a_signed_result_carries_its_proof_and_is_checked_against_the_history(
     verifier = Verifier(VerifyingKey.from_snarkjs(artefacts.vk()))
 
     def check(r: Result, h: MonthsTree = history) -> tuple[bool, str | None]:
-        verdict = check_result_proof(r, history=h, first_month="2025-01", verifier=verifier)
-        return verdict.ok, verdict.reason
+        checked = check_result_proof(r, history=h, first_month="2025-01", verifier=verifier)
+        return checked.ok, checked.verdict.reason
 
     assert check(decoded) == (True, None)
     wrong_root = replace(decoded, months_root=field_to_bytes(claim.old_root))
     assert check(wrong_root) == (False, "pairing_failed")
     other_history = MonthsTree.empty(depth=snarkjs.DEPTH).append(778)
     assert check(decoded, other_history) == (False, "pairing_failed")
-    assert check(replace(decoded, proof=ProofMap("recompute"))) == (False, "malformed")
+    assert check(replace(decoded, proof=ProofMap("recompute"))) == (False, "wrong_system")
     extra = ProofMap(decoded.proof.system, (*decoded.proof.extra, ("d", b"")))
     assert check(replace(decoded, proof=extra)) == (False, "malformed")

@@ -1,6 +1,6 @@
 """Protocol v1.1's setup messages under the v1 rules (docs/protocol/proofs.md): a founder-signed
 ``circuit`` manifest is valid on its own, one signed by anyone else is quarantined, and a phase-2
-contribution is ignored, saying why, while no params uses a circuit. The months are unchanged."""
+contribution is ignored, saying why, while no params' circuit lists it. The months are unchanged."""
 
 from __future__ import annotations
 
@@ -32,6 +32,6 @@ def test_setup_messages_get_statuses_and_change_no_month(builder: ScenarioBuilde
     assert (refused.status, refused.reason) == ("quarantined", "bad_signature")
     ignored = ev.status(contribution.inscription_id)
     assert (
-        ignored.status == "ignored" and "no params of this chain uses a circuit" in ignored.detail
+        ignored.status == "ignored" and "no params' circuit lists" in ignored.detail
     )
     assert ev.month("2025-01").outcome == "accepted"

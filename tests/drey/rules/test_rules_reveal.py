@@ -168,7 +168,7 @@ def test_judge_result_problems(keys: ScenarioKeys) -> None:
     assert judged("lead", lead).problem is None
     odd = replace(lead, proof=Proof("zk-v9"))
     j = judged("lead", odd)
-    assert (j.problem, j.offence, j.recompute) == ("unknown_proof_system", True, False)
+    assert (j.problem, j.offence, j.proof_ok) == ("unknown_proof_system", True, False)
     sec = sb.result(MONTH, 0, 1, roots=ROOTS)
     j = judged("secondary", replace(sec, proof=Proof("zk-v9")))
     assert (j.problem, j.offence) == ("unknown_proof_system", False)
