@@ -31,7 +31,5 @@ def test_setup_messages_get_statuses_and_change_no_month(builder: ScenarioBuilde
     refused = ev.status(stranger_signed.inscription_id)
     assert (refused.status, refused.reason) == ("quarantined", "bad_signature")
     ignored = ev.status(contribution.inscription_id)
-    assert (
-        ignored.status == "ignored" and "no params' circuit lists" in ignored.detail
-    )
+    assert ignored.status == "ignored" and "no params' circuit lists" in ignored.detail
     assert ev.month("2025-01").outcome == "accepted"
