@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from drey.formula import FormulaPart
 from drey.messages import FormulaManifest
+from drey.messages.circuit import CircuitManifest
 from drey.rules import (
     ChainView,
     Evaluation,
@@ -87,6 +88,12 @@ def chain_view(
     )
 
 
+PART_COLUMNS = (
+    "id", "block_height", "content_type_raw", "content_encoding", "metaprotocol", "delegate_raw",
+    "body",
+)  # fmt: skip
+
+
 def formula_parts(
     messages: Sequence[PositionedMessage], inscriptions: pa.Table
 ) -> list[FormulaPartInscription]:
@@ -100,7 +107,29 @@ def formula_parts(
     }
     if not wanted:
         return []
-    rows = inscriptions.filter(pc.is_in(inscriptions["id"], pa.array(sorted(wanted))))
+    return part_inscriptions(
+        inscriptions.filter(pc.is_in(inscriptions["id"], pa.array(sorted(wanted))))
+    )
+
+
+def circuit_part_ids(
+    messages: Sequence[PositionedMessage], *, files: Sequence[str] = ("vk",)
+) -> list[str]:
+    """The inscriptions any parsed circuit manifest names as parts of ``files`` (``vk``,
+    ``source``, ``zkey``). The warehouse keeps no body of these content types (mainnet is
+    full of JSON and text), so they are read from the shards by id."""
+    wanted = {
+        part
+        for pm in messages
+        if isinstance(pm.message, CircuitManifest)
+        for name in files
+        for part in getattr(pm.message, name).parts
+    }
+    return sorted(wanted)
+
+
+def part_inscriptions(rows: pa.Table) -> list[FormulaPartInscription]:
+    """``rows`` (with :data:`PART_COLUMNS`) as the engine's part inscriptions."""
     return [
         FormulaPartInscription(
             inscription_id=r["id"],
@@ -113,17 +142,7 @@ def formula_parts(
                 body=r["body"],
             ),
         )
-        for r in rows.select(
-            [
-                "id",
-                "block_height",
-                "content_type_raw",
-                "content_encoding",
-                "metaprotocol",
-                "delegate_raw",
-                "body",
-            ]
-        ).to_pylist()
+        for r in rows.select(list(PART_COLUMNS)).to_pylist()
     ]
 
 

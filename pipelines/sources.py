@@ -11,6 +11,8 @@ file.
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -19,6 +21,8 @@ import pyarrow as pa
 from indexer.follow import MANIFEST_NAME
 from indexer.follow import committed_files as follow_committed_files
 from indexer.shards.schema import SCHEMAS
+
+_INSCRIPTION_ID = re.compile(r"[0-9a-f]{64}i[0-9]{1,10}")
 
 
 def committed_files(root: Path, table: str) -> list[Path]:
@@ -78,3 +82,19 @@ def read_shard_table(
         return con.sql(sql, params={"files": files}).to_arrow_table()
     finally:
         con.close()
+
+
+def read_inscriptions_by_id(root: Path, ids: Sequence[str], *, columns: Sequence[str]) -> pa.Table:
+    """The shards' inscriptions with these ids (bodies included, whatever their content type),
+    in chain order: for the files a manifest names whose bodies the warehouse does not keep."""
+    wanted = [i for i in ids if _INSCRIPTION_ID.fullmatch(i)]
+    if not wanted:
+        return read_shard_table(root, "inscriptions", columns=", ".join(columns), where="false")
+    listed = ", ".join(f"'{i}'" for i in wanted)  # checked above: hex and digits only
+    return read_shard_table(
+        root,
+        "inscriptions",
+        columns=", ".join(columns),
+        where=f"id in ({listed})",
+        order="block_height, tx_index, number_in_tx",
+    )

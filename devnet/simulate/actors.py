@@ -33,7 +33,7 @@ from drey.crypto.paillier import (
     PaillierKeyShare,
     decryption_share,
 )
-from drey.crypto.poseidon import field_to_bytes
+from drey.crypto.poseidon import field_from_bytes, field_to_bytes
 from drey.election import vrf_alpha
 from drey.merkle import MonthsTree, MonthTree, month_commitment, month_index
 from drey.messages import (
@@ -56,6 +56,9 @@ from drey.messages import (
     sign_allocation,
     xonly_public_key,
 )
+from drey.messages.circuit import CircuitContribution
+from drey.proofs import encode_proof, statement, witness
+from zk.prover import WarmProver
 
 __all__ = [
     "PART_SIZE",
@@ -186,6 +189,10 @@ class ActuaryClient:
         self.stake_amount = stake
         self._sent = _Sent()
         self._results: dict[tuple[str, int, str], tuple[bytes, bytes | None]] = {}
+        #: Protocol v1.1: the prover this actuary proves its results with (``None``: v1's
+        #: ``recompute``). The devnet's actuaries share one warm process (a simulation
+        #: economy: each would run its own; the proofs are the same, seeded by each secret).
+        self.prover: WarmProver | None = None
 
     # -- setup ----------------------------------------------------------------------------
     def receive_share(self, share: PaillierKeyShare) -> None:
@@ -193,6 +200,26 @@ class ActuaryClient:
         if share.index != self.index:
             raise ValueError(f"share {share.index} is not for roster index {self.index}")
         self._share = share
+
+    @property
+    def phase2_seed(self) -> bytes:
+        """The entropy of this actuary's phase-2 contribution (seeded: a run is reproducible;
+        a real actuary draws it from its OS and forgets it)."""
+        return secret_for(self._seed, "phase2")
+
+    def sign_contribution(
+        self, *, zkey_sha256: bytes, contribution_hash: bytes
+    ) -> CircuitContribution:
+        """The ``circuit_contribution`` message of this actuary's phase-2 step."""
+        msg = CircuitContribution(
+            actuary=self.key,
+            index=self.index,
+            zkey_sha256=zkey_sha256,
+            contribution_hash=contribution_hash,
+        )
+        signed = self._sign(msg)
+        assert isinstance(signed, CircuitContribution)
+        return signed
 
     def posted(self, key: tuple[object, ...]) -> bool:
         """Whether this client has posted (or deliberately skipped) ``key``."""
@@ -460,13 +487,34 @@ class ActuaryClient:
             month_root=month_root,
             n_rows=n_rows,
             months_root=months_root,
-            proof=Proof("recompute"),
+            proof=self._proof(ms, rs, month_root, n_rows, months_root),
             allocation=allocation,
         )
         signed = result.signed(self._secret, aux_rand=aux_for(self._secret, result.digest()))
         out = (signed.serialize(), file)
         self._results[cache_key] = out
         return out
+
+    def _proof(
+        self, ms: MonthState, rs: RoundState, month_root: bytes, n_rows: int, months_root: bytes
+    ) -> Proof:
+        """v1's ``recompute``, or a Groth16 proof that ``months_root`` appends this result's
+        commitment to the months history before M (docs/protocol/proofs.md §1)."""
+        if self.prover is None:
+            return Proof("recompute")
+        history = _months_tree_before(ms)
+        claim = statement(
+            history,
+            first_month=_first_month(ms),
+            month=ms.month,
+            round_=rs.round,
+            actuary=self.key,
+            month_root=field_from_bytes(month_root),
+            n_rows=n_rows,
+            new_root=field_from_bytes(months_root),
+        )
+        seed = aux_for(self._secret, f"proof/{ms.month}/{rs.round}/{months_root.hex()}".encode())
+        return encode_proof(self.prover.prove(claim, witness(history, claim.index), seed))
 
     def hand_out_result(self, ms: MonthState, rs: RoundState) -> bytes:
         """Collusion: give this actuary's secondary result plaintext to someone else."""

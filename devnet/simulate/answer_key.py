@@ -80,6 +80,14 @@ def build_answer_key(sim: Simulation) -> dict[str, Any]:
             "parts": list(sim.formula_parts),
             "sha256": _module_sha(sim),
         },
+        "circuit": None
+        if sim.circuit_id is None
+        else {
+            "manifest": sim.circuit_id,
+            "contributions": list(sim.contribution_ids),
+            "beacon_height": sim.beacon_height,
+            "vk_sha256": hashlib.sha256(sim.setup_files.vk_bytes).hexdigest(),
+        },
         "roster": [
             {"index": e.index, "key": e.key.hex(), "vrf_key": e.vrf_key.hex()} for e in rp.roster
         ],
@@ -128,6 +136,13 @@ def _package(p: Package, index: dict[bytes, int]) -> dict[str, Any]:
         "n_rows": p.result.n_rows if p.result else None,
         "months_root": _hx(p.result.months_root) if p.result else None,
         "problem": p.problem,
+        "proof": None
+        if p.result is None
+        else {
+            "system": p.result.proof.system,
+            "verified": p.proof_ok if p.proof_checked else None,
+            "reason": p.proof_reason,
+        },
         "valid": p.valid,
         "agrees": p.agrees,
         "counts": p.counts,

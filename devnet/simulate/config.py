@@ -23,6 +23,7 @@ __all__ = [
     "ROUND_SCENARIOS",
     "SCENARIOS",
     "DevnetParams",
+    "ProofSystem",
     "ScenarioName",
     "ScenarioSpec",
     "SimulationConfig",
@@ -44,6 +45,11 @@ ScenarioName = Literal[
     "few_shares",
 ]
 SCENARIOS: tuple[str, ...] = get_args(ScenarioName)
+#: How the devnet's results prove their months root: protocol v1's ``recompute`` (no proof; the
+#: params name no circuit) or v1.1's Groth16 proofs (docs/protocol/proofs.md: the roster's
+#: phase-2 ceremony in the setup blocks, a ``circuit`` the params name, every result proved).
+ProofSystem = Literal["recompute", "groth16"]
+
 #: Scenarios that make their round fail (so that round r + 1 exists).
 FAILING = ("silent_lead", "wrong_table")
 #: Scenarios acted out inside a round (the others are month-level: honest, withdraw_below_min).
@@ -55,6 +61,10 @@ ALL_SCENARIOS_PLAN = (
     "wrong_table@2.0,lazy_copier@2.1,late_secondary@2.1,"
     "withdraw_below_min@3,few_shares@3.0,reorg@3.0,honest@3"
 )
+
+
+#: The deepest months tree the devnet's pinned phase-1 file (power 12) can prove.
+GROTH16_MAX_DEPTH = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +119,7 @@ class SimulationConfig:
     paillier_bits: int = 2048
     threshold: int | None = None
     params: DevnetParams = field(default_factory=DevnetParams)
+    proofs: ProofSystem = "recompute"
 
     def __post_init__(self) -> None:
         if self.months < 1:
@@ -129,6 +140,15 @@ class SimulationConfig:
                 f"threshold {t} outside ⌊N/2⌋ + 1 … N = {self.actuaries // 2 + 1} … "
                 f"{self.actuaries}"
             )
+        if self.proofs == "groth16":
+            depth = self.params.months_depth
+            if depth is None or depth > GROTH16_MAX_DEPTH:
+                raise ScenarioError(
+                    f"groth16 proofs on the devnet need months_depth ≤ {GROTH16_MAX_DEPTH} (its "
+                    f"phase-1 file holds 2^12 constraints), got {depth or 16}"
+                )
+            if self.months > 2**depth:
+                raise ScenarioError(f"{self.months} months do not fit months_depth {depth}")
         for spec in self.scenarios:
             if not 1 <= spec.month <= self.months:
                 raise ScenarioError(f"{spec.label()}: the run has months 1 … {self.months}")

@@ -43,8 +43,10 @@ from devnet.simulate.public import Expected, PublicComputations
 from devnet.simulate.view import ChainView, Posted
 from drey.allocation_file import FileProblem, read_allocation_file
 from drey.crypto import ecvrf
+from drey.crypto.groth16 import ProofError, Verifier
 from drey.crypto.package import DecryptFailure, decrypt_package, lead_part_ad, package_ad
 from drey.crypto.paillier import DecryptionShare, PaillierPublicKey, combine_shares, verify_share
+from drey.crypto.poseidon import field_from_bytes, poseidon2
 from drey.election import draw_lead, election_randomness, vrf_alpha
 from drey.errors import CryptoError
 from drey.merkle import MonthsTree, month_index
@@ -65,6 +67,7 @@ from drey.messages import (
     check_result,
     check_share_entry,
 )
+from drey.proofs import decode_proof
 
 __all__ = [
     "OFFENCE_ORDER",
@@ -114,6 +117,10 @@ class ShareLedgerEntry:
     reason: str | None = None
 
 
+#: A secondary result's problems that are its actuary's offence (wrong_secondary_result).
+OFFENDING = ("wrong_roots", "bad_proof")
+
+
 @dataclass(slots=True)
 class Package:
     """A package owed shares (the lead package, a race or a late secondary)."""
@@ -134,6 +141,11 @@ class Package:
     agrees: bool = False
     counts: bool = False
     plaintext: bytes | None = None
+    #: The proof as the chain's rules take it: v1's ``recompute``, or a v1.1 proof that
+    #: verified (``proof_reason`` says why not).
+    proof_ok: bool = False
+    proof_reason: str | None = None
+    proof_checked: bool = False
 
     @property
     def id(self) -> str:
@@ -271,9 +283,14 @@ class State:
 class Oracle:
     """Evaluates the chain view; see the module docstring."""
 
-    def __init__(self, *, founder: bytes, public: PublicComputations) -> None:
+    def __init__(
+        self, *, founder: bytes, public: PublicComputations, proofs: Verifier | None = None
+    ) -> None:
         self.founder = founder
         self.public = public
+        #: v1.1: the verifier of the circuit the params name (the setup the simulator ran);
+        #: ``None``: a v1 network, only ``recompute``.
+        self.proofs = proofs
         self._vrf: dict[tuple[str, bytes], bytes | None] = {}
         self._share_ok: dict[tuple[str, int, str], bool] = {}
         self._keys: dict[tuple[str, tuple[str, ...]], bytes | DecryptFailure] = {}
@@ -808,11 +825,7 @@ class Oracle:
         for pkg in rs.race + rs.late:
             if pkg.outcome != "result" or pkg.result is None:
                 continue
-            pkg.agrees = (
-                lead_roots is not None
-                and pkg.result.proof.is_recompute
-                and pkg.roots() == lead_roots
-            )
+            pkg.agrees = lead_roots is not None and pkg.proof_ok and pkg.roots() == lead_roots
         # Decision (§9). A lead whose file travels in parts is judged once the lead window
         # (where parts may still come) is over.
         judged = None
@@ -987,12 +1000,16 @@ class Oracle:
             return
         pkg.result = checked
         exp = ms.expected
-        if not checked.proof.is_recompute:
-            pkg.problem = "unknown_proof_system"
-        elif checked.roots() != exp.roots():
+        pkg.proof_ok, pkg.proof_reason = self._proof(ms, rs, checked)
+        pkg.proof_checked = self.proofs is not None
+        if checked.roots() != exp.roots():
             pkg.problem = "wrong_roots"
+        elif self.proofs is not None and not pkg.proof_ok:
+            pkg.problem = f"bad_proof: {pkg.proof_reason}"
+        elif not pkg.proof_ok:
+            pkg.problem = "unknown_proof_system"
         if pkg.kind == "secondary":
-            if pkg.problem == "wrong_roots":
+            if pkg.problem is not None and pkg.problem.split(":")[0] in OFFENDING:
                 rs.offences.append(
                     Offence(
                         "wrong_secondary_result", pkg.actuary, ms.month, rs.round, pkg.reveal_height
@@ -1004,6 +1021,36 @@ class Oracle:
         if pkg.problem is None:
             pkg.problem = _lead_file_problem(key, ms, rs, pkg, checked)
         pkg.valid = pkg.problem is None
+
+    def _proof(self, ms: MonthState, rs: RoundState, result: Result) -> tuple[bool, str | None]:
+        """Whether the result's proof is what the chain accepts, and why not: v1 takes only
+        ``recompute``; v1.1 a Groth16 proof of the append of the result's own claims to the
+        months history before M (docs/protocol/proofs.md §1), public inputs built here."""
+        if self.proofs is None:
+            return result.proof.is_recompute, None
+        try:
+            proof = decode_proof(result.proof)
+        except ProofError as exc:
+            return False, exc.reason
+        after = ms.expected.months_tree
+        before = MonthsTree.empty(depth=after.depth)
+        for leaf in after.leaves[:-1]:
+            before = before.append(leaf)
+        key = result.actuary
+        tie = poseidon2(
+            poseidon2(int.from_bytes(key[:16], "big"), int.from_bytes(key[16:], "big")),
+            poseidon2(month_index(ms.month), rs.round),
+        )
+        inputs = (
+            before.size,
+            before.root,
+            field_from_bytes(result.month_root),
+            result.n_rows,
+            field_from_bytes(result.months_root),
+            tie,
+        )
+        verdict = self.proofs.verify(proof, inputs)
+        return verdict.ok, verdict.reason
 
     def _package_key(
         self, pk: PaillierPublicKey, package_id: str, chosen: list[_ChosenShare]

@@ -27,26 +27,36 @@ from pathlib import Path
 from btc import Transaction, TxOut
 from btc.ord.envelope import Envelope
 from devnet.chain import Chain
+from devnet.simulate import ceremony
 from devnet.simulate.actors import ActuaryClient, Board, Operator, StepContext, seeded_rng
 from devnet.simulate.answer_key import build_answer_key, cross_check, write_inscriptions
 from devnet.simulate.calendar import SETUP_BLOCKS, TimePlan, add_months
+from devnet.simulate.ceremony import Contributor
 from devnet.simulate.config import SimulationConfig
 from devnet.simulate.customers import MAX_DEPOSIT, Customers
 from devnet.simulate.director import Director
 from devnet.simulate.errors import ScenarioError, SimulationError
 from devnet.simulate.identity import NetworkIdentity
 from devnet.simulate.oracle import MonthState, Oracle, RoundState, State
-from devnet.simulate.posting import Registry, aux_for, envelope_of
+from devnet.simulate.posting import Registry, aux_for, envelope_of, inscribe
 from devnet.simulate.public import PublicComputations
 from devnet.simulate.view import ChainView
 from devnet.tx.wallet import Wallet
+from drey.crypto.groth16 import Verifier, VerifyingKey
 from drey.crypto.paillier import PaillierDealing, generate_key
 from drey.formula import module_bytes, module_sha256
 from drey.messages import FormulaManifest, Paillier, Params, RosterEntry, xonly_public_key
+from drey.messages.circuit import Beacon, CircuitManifest, FileRef, PtauRef
+from drey.proofs import SYSTEM
+from drey.rules.circuit import VK_CONTENT_TYPE
+from zk.prover import WarmProver
+from zk.toolchain import sha256_file
 
 __all__ = ["Simulation", "SimulationReport", "run_simulation"]
 
 COIN = 100_000_000
+#: A circuit file's part size: each reveal stays under Core's standard weight.
+FILE_PART = 350_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +102,7 @@ class Simulation:
         self._dealing = dealing
         self.timings: dict[str, float] = {}
         self.reorgs: list[dict[str, object]] = []
+        self.prover: WarmProver | None = None
 
     def identity(self) -> NetworkIdentity:
         """The network's identity (founder, operator, vault scripts), for ``network.json``."""
@@ -121,6 +132,8 @@ class Simulation:
             self._loop(chain)
             key = build_answer_key(self)
         finally:
+            if self.prover is not None:
+                self.prover.close()
             chain.close()
         identity_path = self.identity().write(cfg.datadir)
         key_path = cfg.datadir / "answer_key.json"
@@ -158,8 +171,11 @@ class Simulation:
         self._key_ceremony()
         self._wallets_and_customers(chain)
         self._fund(chain, SETUP_BLOCKS + 1)
-        self._inscribe_formula(chain, SETUP_BLOCKS + 2)
-        self._inscribe_params(chain, SETUP_BLOCKS + 3)
+        h = SETUP_BLOCKS + 2
+        chain.mine_block(self._inscribe_formula(h) + self._contribute(h), time=self.plan.time(h))
+        h += 1
+        circuit = self._inscribe_circuit(chain, h)
+        chain.mine_block(circuit + self._inscribe_params(h), time=self.plan.time(h))
         self._start_views(chain)
         self.timings["setup"] = _time.perf_counter() - t0
 
@@ -239,7 +255,7 @@ class Simulation:
         fund = chain.wallet.fund(outputs, next_height=h)
         chain.mine_block([fund], time=self.plan.time(h))
 
-    def _inscribe_formula(self, chain: Chain, h: int) -> None:
+    def _inscribe_formula(self, h: int) -> list[Transaction]:
         # The formula module in two parts (application/wasm, no metaprotocol) and its
         # founder-signed manifest.
         module = module_bytes()
@@ -268,9 +284,98 @@ class Simulation:
             sender="founder",
         )
         self.registry.record([self.manifest_id], [man_env], kind="formula", sender="founder")
-        chain.mine_block([*parts_cr.transactions, *man_cr.transactions], time=self.plan.time(h))
+        return [*parts_cr.transactions, *man_cr.transactions]
 
-    def _inscribe_params(self, chain: Chain, h: int) -> None:
+    def _contribute(self, h: int) -> list[Transaction]:
+        """Protocol v1.1's phase 2 (docs/protocol/proofs.md §5): every roster actuary in
+        roster order contributes and inscribes its signed step; the circuit's source goes
+        on chain in the same block (so a contributor can check what it keys)."""
+        self.circuit_id: str | None = None
+        if self.config.proofs != "groth16":
+            return []
+        t0 = _time.perf_counter()
+        depth = self.config.params.months_depth
+        assert depth is not None
+        contributors = [Contributor(c.index, c.key, c.phase2_seed) for c in self.clients]
+        self._contributed, self._steps = ceremony.phase2(depth, contributors)
+        txs: list[Transaction] = []
+        self.contribution_ids: list[str] = []
+        for c, step in zip(self.clients, self._steps, strict=True):
+            msg = c.sign_contribution(
+                zkey_sha256=step.zkey_sha256, contribution_hash=step.contribution_hash
+            )
+            env = envelope_of(msg)
+            t, ids = inscribe(c.wallet, [env], next_height=h, destination=c.identity_script)
+            self.registry.record(ids, [env], kind="circuit_contribution", sender=c.name)
+            self.contribution_ids += ids
+            txs += t
+        circuit, _, _ = ceremony.build_circuit(depth)
+        source = circuit.source.read_bytes()
+        self._source_ref, more = self._inscribe_file(source, "text/plain", h, "source")
+        self.timings["phase2"] = _time.perf_counter() - t0
+        return txs + more
+
+    def _inscribe_file(
+        self, data: bytes, content_type: str, h: int, name: str
+    ) -> tuple[FileRef, list[Transaction]]:
+        """A file in parts (§4: no metaprotocol, each reveal standard), by the founder."""
+        chunks = [data[i : i + FILE_PART] for i in range(0, len(data), FILE_PART)]
+        envs = [Envelope(body=chunk, content_type=content_type) for chunk in chunks]
+        txs: list[Transaction] = []
+        ids: list[str] = []
+        wallet = self.founder_wallet
+        for env in envs:
+            t, i = inscribe(wallet, [env], next_height=h, destination=wallet.script_pubkey)
+            txs += t
+            ids += i
+        self.registry.record(ids, envs, kind="circuit_part", sender="founder", file=name)
+        return FileRef(sha256=hashlib.sha256(data).digest(), parts=tuple(ids)), txs
+
+    def _inscribe_circuit(self, chain: Chain, h: int) -> list[Transaction]:
+        """The beacon on the hash of the contributions' block, the final key and its
+        verification key in parts, and the founder-signed ``circuit`` manifest."""
+        if self.config.proofs != "groth16":
+            return []
+        t0 = _time.perf_counter()
+        depth = self.config.params.months_depth
+        assert depth is not None
+        beacon_height = h - 1
+        files = ceremony.finish(
+            depth, self._contributed, self._steps, block_hash=chain.hash_at(beacon_height)[::-1]
+        )
+        self.setup_files, self.beacon_height = files, beacon_height
+        zkey_ref, txs = self._inscribe_file(
+            files.zkey.read_bytes(), "application/octet-stream", h, "zkey"
+        )
+        vk_ref, more = self._inscribe_file(files.vk_bytes, VK_CONTENT_TYPE, h, "vk")
+        manifest = CircuitManifest(
+            system=SYSTEM,
+            months_depth=depth,
+            source=self._source_ref,
+            r1cs_sha256=sha256_file(files.circuit.r1cs),
+            wasm_sha256=sha256_file(files.circuit.wasm),
+            ptau=PtauRef(sha256=files.ptau_sha256, power=files.ptau_power),
+            zkey=zkey_ref,
+            vk=vk_ref,
+            contributions=tuple(self.contribution_ids),
+            beacon=Beacon(height=beacon_height, iterations=ceremony.BEACON_ITERATIONS),
+        )
+        manifest = manifest.signed(
+            self.founder_secret, aux_rand=aux_for(self.founder_secret, manifest.digest())
+        )
+        env = envelope_of(manifest)
+        t, ids = inscribe(
+            self.founder_wallet, [env], next_height=h, destination=self.founder_wallet.script_pubkey
+        )
+        self.circuit_id = ids[0]
+        self.registry.record(ids, [env], kind="circuit", sender="founder")
+        self.prover = WarmProver(files.circuit.wasm, files.zkey)
+        for c in self.clients:
+            c.prover = self.prover
+        self.timings["beacon"] = _time.perf_counter() - t0
+        return txs + more + t
+
+    def _inscribe_params(self, h: int) -> list[Transaction]:
         cfg = self.config
         # The params: roster (keys, Ed25519 vrf keys, Paillier vks), the threshold key.
         p = cfg.params
@@ -300,6 +405,7 @@ class Simulation:
             share_window=p.share_window,
             max_rounds=p.max_rounds,
             months_depth=p.months_depth,
+            circuit=self.circuit_id,
         )
         params = params.signed(
             self.founder_secret, aux_rand=aux_for(self.founder_secret, params.digest())
@@ -308,14 +414,17 @@ class Simulation:
         cr = self.founder_wallet.inscribe([env], next_height=h)
         self.params_id = cr.inscription_ids[0]
         self.registry.record([self.params_id], [env], kind="params", sender="founder")
-        chain.mine_block(list(cr.transactions), time=self.plan.time(h))
+        return list(cr.transactions)
 
     def _start_views(self, chain: Chain) -> None:
         cfg, seed = self.config, self.seed
         assert chain.height == self.plan.params_height
         self.view = ChainView(founder=self.founder)
         self.view.sync(chain)
-        self.oracle = Oracle(founder=self.founder, public=self.public)
+        verifier = None
+        if self.circuit_id is not None:
+            verifier = Verifier(VerifyingKey.from_snarkjs(self.setup_files.vk))
+        self.oracle = Oracle(founder=self.founder, public=self.public, proofs=verifier)
         self.director = Director(
             cfg.scenarios,
             seed=seed,

@@ -28,6 +28,7 @@ from drey.messages import (
     Stake,
     parse_message,
 )
+from drey.messages.circuit import CircuitContribution, CircuitManifest
 
 __all__ = ["BlockData", "ChainView", "Holding", "Posted", "outpoint_bytes"]
 
@@ -255,12 +256,13 @@ class ChainView:
                 assert isinstance(msg, Params)
                 self.params = pm
                 self.vault_scripts = msg.vault
-            elif kind == "formula":
+                self._mark_contributions(msg)
+            elif kind in ("formula", "circuit"):
                 self.manifests[pm.id] = pm
             elif kind in ("stake", "plan"):
                 per_tx.setdefault(pm.txid, []).append(pm)
-            elif kind in ("circuit", "circuit_contribution"):
-                pass  # protocol v1.1's setup: nothing in a v1 month reads it
+            elif kind == "circuit_contribution":
+                pass  # judged when a params names the circuit that lists it
             elif kind == "allocation":
                 self.allocations.setdefault(msg.month, []).append(pm)  # type: ignore[union-attr]
             else:
@@ -272,6 +274,23 @@ class ChainView:
                 by_tx_outputs.setdefault(holding.txid, []).append(holding)
             for txid, pms in per_tx.items():
                 self._bind(height, txid, pms, by_tx_outputs.get(txid, []))
+
+    def _mark_contributions(self, params: Params) -> None:
+        """v1.1 §5: the phase-2 steps the params' circuit lists, each at its roster position
+        and by that roster member, are valid (the rest stay ignored)."""
+        manifest = self.manifests.get(params.circuit or "")
+        if manifest is None or not isinstance(manifest.message, CircuitManifest):
+            return
+        for i, cid in enumerate(manifest.message.contributions):
+            step = self.by_id.get(cid)
+            if step is None or not isinstance(step.message, CircuitContribution):
+                continue
+            member = params.roster[i] if i < len(params.roster) else None
+            if member is not None and (step.message.index, step.message.actuary) == (
+                member.index,
+                member.key,
+            ):
+                self.base_status[cid] = ("valid", None)
 
     def _bind(self, height: int, txid: bytes, pms: list[Posted], outputs: list[Holding]) -> None:
         """§3: bind one transaction's vault outputs to its single stake or plan message."""

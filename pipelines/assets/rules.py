@@ -21,15 +21,19 @@ from drey.rules.share_proofs import ShareVerifier
 from pipelines.assets._common import table_metadata
 from pipelines.convert import to_table
 from pipelines.evaluation import (
+    PART_COLUMNS,
     MonthDigests,
     chain_view,
+    circuit_part_ids,
     formula_parts,
     month_digests,
     month_keys,
+    part_inscriptions,
     run_rules,
 )
 from pipelines.partitions import register_months, remove_months
 from pipelines.settings import EVALUATION_STATE, MESSAGES_STATE, Warehouse
+from pipelines.sources import read_inscriptions_by_id
 from pipelines.tables import MESSAGE_STATUSES
 
 DIGESTS_STATE = "month_digests"
@@ -94,6 +98,10 @@ def rules_evaluation(
         blocks, store.read("vault_outputs"), store.read("vault_spends"), first_prevouts=prevouts
     )
     parts = formula_parts(messages, insc)
+    vk_ids = circuit_part_ids(messages, files=("vk",))
+    parts += part_inscriptions(
+        read_inscriptions_by_id(warehouse.shards, vk_ids, columns=PART_COLUMNS)
+    )
     started = time.perf_counter()
     # Pure results are kept between runs (share-proof verdicts, plan signatures, formula runs,
     # month trees): a grown chain recomputes only what its new blocks changed.
