@@ -283,6 +283,50 @@ REVEALS = columns(
     ("counts", pa.bool_(), False),
 )
 
+# One row per decrypted result: its proof as the rules checked it (docs/protocol/proofs.md).
+PROOFS = columns(
+    ("month", pa.string(), False),
+    ("round", pa.int64(), False),
+    ("package", pa.string(), False),
+    ("actuary", pa.string(), False),
+    ("role", pa.string(), False),
+    ("system", pa.string(), False),
+    ("verified", pa.bool_()),
+    ("reason", pa.string()),
+    ("detail", pa.string()),
+    ("public_inputs", pa.string()),
+    ("proof", pa.string()),
+    ("verify_ms", pa.float64()),
+    ("agrees_with_recompute", pa.bool_()),
+)
+
+# One row per parsed circuit manifest, and what the warehouse's audit of its setup found.
+PROOF_SYSTEMS = columns(
+    ("circuit", pa.string(), False),
+    ("block_height", pa.int64(), False),
+    ("status", pa.string(), False),
+    ("system", pa.string(), False),
+    ("months_depth", pa.int64(), False),
+    ("named_by", pa.list_(pa.string())),
+    ("source_sha256", pa.string(), False),
+    ("r1cs_sha256", pa.string(), False),
+    ("wasm_sha256", pa.string(), False),
+    ("ptau_sha256", pa.string(), False),
+    ("ptau_power", pa.int64(), False),
+    ("zkey_sha256", pa.string(), False),
+    ("vk_sha256", pa.string(), False),
+    ("verification_key", pa.string()),
+    ("contributions", pa.list_(pa.string())),
+    ("contributors", pa.list_(pa.string())),
+    ("contribution_hashes", pa.list_(pa.string())),
+    ("beacon_height", pa.int64(), False),
+    ("beacon_iterations", pa.int64(), False),
+    ("beacon_hash", pa.string()),
+    ("setup_verified", pa.bool_()),
+    ("setup_detail", pa.string(), False),
+    ("audit_seconds", pa.float64()),
+)
+
 RACE_RESULTS = columns(
     ("month", pa.string(), False),
     ("round", pa.int64(), False),
@@ -437,6 +481,7 @@ TABLES: Mapping[str, WarehouseTable] = _registry(
     WarehouseTable("message_statuses", "chain", MESSAGE_STATUSES),
     WarehouseTable("stakes", "chain", STAKES),
     WarehouseTable("plans", "chain", PLANS),
+    WarehouseTable("proof_systems", "chain", PROOF_SYSTEMS),
     WarehouseTable("months", "month", MONTHS),
     WarehouseTable("eligibility", "month", ELIGIBILITY),
     WarehouseTable("elections", "month", ELECTIONS),
@@ -445,6 +490,7 @@ TABLES: Mapping[str, WarehouseTable] = _registry(
     WarehouseTable("packages", "month", PACKAGES),
     WarehouseTable("decryption_shares", "month", DECRYPTION_SHARES),
     WarehouseTable("reveals", "month", REVEALS),
+    WarehouseTable("proofs", "month", PROOFS),
     WarehouseTable("formula_runs", "month", FORMULA_RUNS),
     WarehouseTable("formula_inputs", "month", FORMULA_INPUTS),
     WarehouseTable("allocations", "month", ALLOCATIONS),

@@ -83,6 +83,8 @@ LEFT JOIN data.drey_messages d USING (id);
 CREATE VIEW decryption_shares AS SELECT * FROM data.decryption_shares;
 
 CREATE VIEW reveals AS SELECT * FROM data.reveals;
+CREATE VIEW proofs AS SELECT * FROM data.proofs;
+CREATE VIEW proof_systems AS SELECT * FROM data.proof_systems;
 
 -- Formula, allocations, roots ------------------------------------------------------------
 

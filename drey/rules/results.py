@@ -126,6 +126,7 @@ class Reveal:
     n_rows: int | None = None
     months_root: bytes | None = None
     problem: str | None = None
+    proof_system: str | None = None  # the decrypted result's proof.system
     proof: ProofCheck | None = None  # v1.1's check of the result's proof (proofs.md §6)
     valid: bool = False
     agrees: bool = False

@@ -637,6 +637,7 @@ def package_verdicts(
                 n_rows=None if res is None else res.n_rows,
                 months_root=None if res is None else res.months_root,
                 problem=None if o.judgement is None else o.judgement.problem,
+                proof_system=None if res is None else res.proof.system,
                 proof=None if o.judgement is None else o.judgement.proof,
                 valid=o.judgement is not None and o.judgement.problem is None,
                 agrees=rp.role != "lead" and _agrees(o, agreement.lead),

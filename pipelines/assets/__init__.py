@@ -12,6 +12,7 @@ from pipelines.assets import (
     packages,
     penalties,
     plans,
+    proofs,
     race,
     reveals,
     rewards,
@@ -36,6 +37,7 @@ MODULES = (
     packages,
     shares,
     reveals,
+    proofs,
     formula,
     allocations,
     roots,
@@ -51,7 +53,13 @@ CHECKS = dg.load_asset_checks_from_modules(list(MODULES))
 
 # The unpartitioned assets a new shard commit refreshes before any month is rebuilt.
 CHAIN_ASSETS = dg.AssetSelection.groups(
-    "chain", "inscriptions", "drey_messages", "rules", "stakes", "plans_and_deposits"
+    "chain",
+    "inscriptions",
+    "drey_messages",
+    "rules",
+    "stakes",
+    "plans_and_deposits",
+    "proof_systems",
 )
 # The month-partitioned assets and the publication that follows them.
 MONTH_ASSETS = dg.AssetSelection.assets(

@@ -21,6 +21,7 @@ MONTH_ASSETS = (
     "packages",
     "decryption_shares",
     "reveals",
+    "proofs",
     "formula_runs",
     "allocations",
     "month_roots",

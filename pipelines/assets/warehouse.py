@@ -22,6 +22,7 @@ from pipelines.settings import Warehouse
         "message_statuses",
         "stakes",
         "plans",
+        "proof_systems",
         "verification",
     ],
     kinds={"duckdb"},
