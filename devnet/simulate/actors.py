@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from btc import OutPoint, Transaction, TxIn, TxOut
 from devnet.simulate.calendar import add_months
@@ -440,14 +440,25 @@ class ActuaryClient:
                     ctx, ms, rs, "secondary", plain, None, intent="copy_reencrypt"
                 )
             return txs
+        if "forged_proof" in roles and self.prover is not None:
+            plain, _ = self._result(ms, rs, "secondary", forged=True)
+            return self._seal_and_post(ctx, ms, rs, "secondary", plain, None, intent="forged_proof")
         txs += self._secondary(ctx, ms, rs)
         return txs
 
     def _result(
-        self, ms: MonthState, rs: RoundState, kind: str, *, wrong: bool = False
+        self,
+        ms: MonthState,
+        rs: RoundState,
+        kind: str,
+        *,
+        wrong: bool = False,
+        forged: bool = False,
     ) -> tuple[bytes, bytes | None]:
-        """This actuary's result plaintext for (M, r) and, for a lead, the allocation file."""
-        cache_key = (ms.month, rs.round, kind + ("/wrong" if wrong else ""))
+        """This actuary's result plaintext for (M, r) and, for a lead, the allocation file.
+        ``forged``: right roots, a proof that does not verify (its C is its A: valid points,
+        a failing pairing)."""
+        cache_key = (ms.month, rs.round, kind + ("/wrong" if wrong else "/forged" * forged))
         hit = self._results.get(cache_key)
         if hit is not None:
             return hit
@@ -490,6 +501,10 @@ class ActuaryClient:
             proof=self._proof(ms, rs, month_root, n_rows, months_root),
             allocation=allocation,
         )
+        if forged:
+            a = dict(result.proof.extra)["a"]
+            extra = tuple((k, a if k == "c" else v) for k, v in result.proof.extra)
+            result = replace(result, proof=Proof(result.proof.system, extra))
         signed = result.signed(self._secret, aux_rand=aux_for(self._secret, result.digest()))
         out = (signed.serialize(), file)
         self._results[cache_key] = out

@@ -363,6 +363,8 @@ def _took_effect(
         return ("premature_share", actor) in offences
     if intent == "forged_share":
         return ("invalid_share_proof", actor) in offences
+    if intent == "forged_proof":
+        return ("wrong_secondary_result", actor) in offences
     if intent == "few_shares":
         return ("withheld_share", actor) in offences
     if intent == "reorg":

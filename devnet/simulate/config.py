@@ -43,6 +43,7 @@ ScenarioName = Literal[
     "withdraw_below_min",
     "reorg",
     "few_shares",
+    "forged_proof",
 ]
 SCENARIOS: tuple[str, ...] = get_args(ScenarioName)
 #: How the devnet's results prove their months root: protocol v1's ``recompute`` (no proof; the
@@ -58,7 +59,7 @@ ROUND_SCENARIOS = tuple(s for s in SCENARIOS if s not in ("honest", "withdraw_be
 #: ``all``: every scenario, spread so that each month and round stays playable with 9 actuaries.
 ALL_SCENARIOS_PLAN = (
     "silent_lead@1.0,early_secondary@1.1,premature_share@1.1,forged_share@1.1,"
-    "wrong_table@2.0,lazy_copier@2.1,late_secondary@2.1,"
+    "wrong_table@2.0,forged_proof@2.0,lazy_copier@2.1,late_secondary@2.1,"
     "withdraw_below_min@3,few_shares@3.0,reorg@3.0,honest@3"
 )
 

@@ -21,7 +21,9 @@ from devnet.simulate.oracle import MonthState, RoundState, State
 
 __all__ = ["Director", "Trigger"]
 
-_PACKAGE_ROLES = frozenset({"copy_repost", "copy_reencrypt", "author", "early", "late"})
+_PACKAGE_ROLES = frozenset(
+    {"copy_repost", "copy_reencrypt", "author", "early", "late", "forged_proof"}
+)
 
 #: Intent names a client reports, and the scenario each belongs to.
 INTENT_SCENARIO = {
@@ -34,6 +36,7 @@ INTENT_SCENARIO = {
     "premature_share": "premature_share",
     "forged_share": "forged_share",
     "few_shares": "few_shares",
+    "forged_proof": "forged_proof",
     "withdraw_below_min": "withdraw_below_min",
     "reorg": "reorg",
 }
@@ -165,6 +168,7 @@ class Director:
             "lazy_copier": 1,
             "early_secondary": 1,
             "late_secondary": 1,
+            "forged_proof": 1,
             "reorg": 2,
             "premature_share": 3,
             "forged_share": 3,
@@ -188,6 +192,8 @@ class Director:
                 take(eligible, "early", trig)
             elif name == "late_secondary":
                 take(eligible, "late", trig)
+            elif name == "forged_proof":
+                take(eligible, "forged_proof", trig)
             elif name == "premature_share":
                 take(roster, "premature", trig)
             elif name == "forged_share":

@@ -318,6 +318,25 @@ def _round_reveals(
         )
         strict = p["outcome"] == "result"  # a copy's problem is free text
         d.eq(f"{where} {p['package'][:12]}", "problem", p["problem"], v["problem"], strict=strict)
+    _proofs(con, d, where, month, r)
+
+
+def _proofs(
+    con: duckdb.DuckDBPyConnection, d: _Diff, where: str, month: str, r: dict[str, Any]
+) -> None:
+    """Every decrypted result's proof: its system, whether it verified and why not."""
+    got = {
+        v["package"]: (v["system"], v["verified"], v["reason"])
+        for v in _rows(con, "select * from proofs where month = ? and round = ?", month, r["round"])
+    }
+    want = {
+        p["package"]: (p["proof"]["system"], p["proof"]["verified"], p["proof"]["reason"])
+        for p in r["reveals"]
+        if p.get("proof") is not None
+    }
+    d.eq(where, "proved packages", sorted(want), sorted(got))
+    for package, proof in want.items():
+        d.eq(f"{where} {package[:12]}", "proof", proof, got.get(package))
 
 
 def _statuses(con: duckdb.DuckDBPyConnection, d: _Diff, inscriptions: Path) -> None:

@@ -71,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--scenarios", default="all", help="devnet scenarios (default all)")
     run.add_argument("--seed", default="drey-warehouse", help="devnet seed")
     run.add_argument(
+        "--proofs",
+        choices=("groth16", "recompute"),
+        default="groth16",
+        help="devnet results proved with Groth16 (protocol v1.1, default) or v1's recompute",
+    )
+    run.add_argument(
         "--workdir",
         type=Path,
         default=REPO / MAIN_JOB_WORKDIR,
@@ -185,6 +191,7 @@ def _devnet(console: Console, datadir: Path, args: argparse.Namespace) -> Devnet
             users=args.users,
             scenarios=args.scenarios,
             seed=args.seed,
+            proofs=args.proofs,
             log=log,
         )
     outcomes = ", ".join(f"{m} {o}" for m, o in report.months)

@@ -17,6 +17,7 @@ from devnet.chain import Chain
 from devnet.node.server import DevNode
 from devnet.node.zmqpub import NotifierConfig
 from devnet.simulate import SimulationConfig, SimulationReport, parse_scenarios, run_simulation
+from devnet.simulate.config import GROTH16_MAX_DEPTH, DevnetParams, ProofSystem
 from devnet.simulate.identity import NetworkIdentity
 from indexer.follow import FollowConfig, Follower, Manifest
 
@@ -53,15 +54,20 @@ def simulate(
     users: int,
     scenarios: str = "all",
     seed: str = "drey-warehouse",
+    proofs: ProofSystem = "groth16",
     log: Callable[[str], None] | None = None,
 ) -> tuple[Devnet, SimulationReport]:
-    """Build a devnet with the actuary network (``devnet.simulate``) into ``datadir``."""
+    """Build a devnet with the actuary network (``devnet.simulate``) into ``datadir``. With
+    ``groth16`` (protocol v1.1) the months tree has depth 7 (128 months), the deepest the
+    devnet's phase-1 file proves."""
     config = SimulationConfig(
         datadir=datadir,
         months=months,
         users=users,
         seed=seed,
         scenarios=parse_scenarios(scenarios) if scenarios else (),
+        proofs=proofs,
+        params=DevnetParams(months_depth=GROTH16_MAX_DEPTH if proofs == "groth16" else None),
     )
     report = run_simulation(config, log=log)
     return Devnet.load(datadir), report

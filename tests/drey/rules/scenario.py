@@ -218,7 +218,10 @@ class ScenarioBuilder:
         params_height: int = 2,
         params_overrides: Mapping[str, object] | None = None,
         rng_seed: int = 1,
+        before_params: Callable[[ScenarioBuilder], Mapping[str, object]] | None = None,
     ) -> None:
+        """``before_params`` inscribes what the params will name (a circuit manifest) and
+        returns the params fields naming it."""
         self.keys = keys
         self.first_month = first_month
         self.snapshot_plan = tuple(snapshots)
@@ -234,6 +237,8 @@ class ScenarioBuilder:
         self.params_height = params_height
         overrides = dict(params_overrides or {})
         self.formula_id = self._inscribe_formula(height=1)
+        if before_params is not None:
+            overrides |= before_params(self)
         self.params_message = self.make_params(**overrides)
         self.params_pm = self.inscribe(params_height, self.params_message)
 

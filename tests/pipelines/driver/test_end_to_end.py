@@ -1,13 +1,17 @@
-"""End to end: the devnet simulator plays every scenario over three months, the dev node
-serves the chain, the block follower writes the shards, the pipelines build the warehouse.
+"""End to end: the devnet simulator plays every scenario over three months under protocol v1.1
+(the roster's trusted setup, every result proved with Groth16), the dev node serves the chain,
+the block follower writes the shards, the pipelines build the warehouse.
 The warehouse must equal the simulator's answer key (elections, race order, reveals,
 acceptance, roots, rewards, penalties, message statuses), and each misbehaviour must show as
 a failed verification row whose detail names the culprit."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -15,10 +19,13 @@ import pytest
 from pipelines.driver.compare import compare
 from pipelines.driver.network import Devnet, follow_to_tip, serve, simulate
 from pipelines.driver.runner import build_all
+from zk.toolchain import node
 
 from ..harness import Pipeline, make_pipeline
 
 pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[3]
 
 
 @dataclass
@@ -82,6 +89,7 @@ CONDUCT = {
     "premature_share": ["conduct_premature_share"],
     "forged_share": ["conduct_invalid_share_proof"],
     "few_shares": ["conduct_withheld_share"],
+    "forged_proof": ["secondary_result", "conduct_wrong_secondary_result"],
 }
 
 
@@ -158,3 +166,48 @@ def test_a_new_evaluation_recomputes_nothing_already_known(e2e: Built) -> None:
     # So are plan signatures, formula runs and month trees.
     assert meta["memo_misses"].value == 0
     assert meta["memo_hits"].value > 0
+
+
+def test_every_accepted_month_carries_verified_proofs_and_snarkjs_agrees(
+    e2e: Built, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The lead and every agreeing secondary of each accepted round proved its months root;
+    the one forged proof failed (naming its actuary); snarkjs, on the exported JSON, accepts
+    exactly the proofs the warehouse marks verified."""
+    accepted = e2e.rows(
+        "select r.month, r.round, r.package, r.role, p.verified from reveals r "
+        "join months m on m.month = r.month and m.accepted_round = r.round "
+        "left join proofs p using (package) where r.valid and (r.role = 'lead' or r.agrees)"
+    )
+    assert {r["month"] for r in accepted} == {
+        m["month"] for m in e2e.rows("select month from months where outcome = 'accepted'")
+    }
+    assert all(r["verified"] is True for r in accepted), accepted
+    failed = e2e.rows("select * from proofs where not verified")
+    (forger,) = [
+        e for s in e2e.devnet.answer_key["scenario_log"] for e in s["events"]
+        if e["intent"] == "forged_proof"
+    ]  # fmt: skip
+    assert [(r["actuary"], r["reason"]) for r in failed] == [
+        (e2e.key_of(forger["actor"]), "pairing_failed")
+    ]
+    assert e2e.rows("select * from proofs where agrees_with_recompute = false") == []
+    (system,) = e2e.rows("select * from proof_systems")
+    assert system["setup_verified"] is True, system["setup_detail"]
+    assert system["named_by"] and len(system["contributors"]) == len(
+        e2e.devnet.answer_key["roster"]
+    )
+    assert system["beacon_height"] == e2e.devnet.answer_key["circuit"]["beacon_height"]
+    rows = e2e.rows("select public_inputs, proof, verified from proofs order by package")
+    vk = tmp_path_factory.mktemp("snarkjs") / "verification_key.json"
+    vk.write_text(system["verification_key"])
+    lines = "".join(
+        json.dumps({"public": json.loads(r["public_inputs"]), "proof": json.loads(r["proof"])})
+        + "\n"
+        for r in rows
+    )
+    done = subprocess.run(
+        [node(), "circuits/verify.cjs", str(vk)], cwd=REPO, input=lines,
+        capture_output=True, text=True, timeout=300, check=True,
+    )  # fmt: skip
+    assert done.stdout.split() == ["true" if r["verified"] else "false" for r in rows]

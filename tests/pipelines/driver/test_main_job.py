@@ -21,7 +21,10 @@ from ...indexer.follow.helpers import write_toml
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[3]
-SMALL = ["--months", "2", "--users", "20", "--scenarios", "honest", "--seed", "main-job"]
+# v1's recompute here (the end-to-end test covers v1.1's proofs): both protocol versions run
+# through the whole chain path.
+SMALL = ["--months", "2", "--users", "20", "--scenarios", "honest", "--seed", "main-job",
+         "--proofs", "recompute"]  # fmt: skip
 
 
 def _run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
