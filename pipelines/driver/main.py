@@ -52,12 +52,32 @@ from pipelines.driver.network import (
 from pipelines.driver.report import print_report
 from pipelines.driver.runner import Cursors, RunFailedError, build_all, tick
 from pipelines.errors import ConfigurationError, WarehouseBusyError
+from pipelines.light import NOT_CHECKED, check_proofs_only
 from pipelines.settings import MAIN_JOB_WORKDIR, REPO, Warehouse
 from pipelines.writer_lock import writer_lock
 
 EXIT_USAGE = 2
 EXIT_BUSY = 4
 EXIT_BUG = 70  # EX_SOFTWARE (sysexits.h)
+
+
+def proofs_only(warehouse: Path, console: Console) -> int:
+    """``drey-warehouse proofs``: the light mode's report; exit 1 when a month fails."""
+    if not warehouse.is_file():
+        raise ConfigurationError(f"no warehouse at {warehouse} (run `drey-warehouse run` first)")
+    report = check_proofs_only(warehouse)
+    mark = "[green]✓[/]" if report.ok else "[red]✗[/]"
+    console.print(
+        f"{mark} {report.proofs} lead proofs chain the months history of {report.months} "
+        f"months in {report.seconds * 1000:.0f} ms"
+        + (f" (months root {report.months_root:064x})" if report.months_root is not None else "")
+    )
+    for problem in report.problems:
+        console.print(f"  [red]✗[/] {problem}")
+    for circuit, verified in report.setups.items():
+        console.print(f"  setup of {circuit[:16]}…: setup_verified = {verified}")
+    console.print("Not checked: " + "; ".join(NOT_CHECKED) + ".")
+    return 0 if report.ok else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,6 +110,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=Path(os.environ.get("DAGSTER_HOME") or REPO / "dagster_home"),
         help="the Dagster instance (default $DAGSTER_HOME or dagster_home/)",
     )
+    light = sub.add_parser(
+        "proofs", help="check a published warehouse's months history from its proofs alone"
+    )
+    light.add_argument(
+        "--warehouse",
+        type=Path,
+        default=REPO / MAIN_JOB_WORKDIR / "warehouse" / "warehouse.duckdb",
+        help="the published DuckDB file (default var/run/warehouse/warehouse.duckdb)",
+    )
     return parser
 
 
@@ -97,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console(stderr=False)
     try:
+        if args.command == "proofs":
+            return proofs_only(args.warehouse, console)
         return run(args, console)
     except (ConfigError, ConfigurationError, ScenarioError) as exc:
         console.print(f"[red]drey-warehouse: {exc}[/]")

@@ -8,6 +8,7 @@ a failed verification row whose detail names the culprit."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ import pytest
 from pipelines.driver.compare import compare
 from pipelines.driver.network import Devnet, follow_to_tip, serve, simulate
 from pipelines.driver.runner import build_all
+from pipelines.light import check_proofs_only
 from zk.toolchain import node
 
 from ..harness import Pipeline, make_pipeline
@@ -211,3 +213,27 @@ def test_every_accepted_month_carries_verified_proofs_and_snarkjs_agrees(
         capture_output=True, text=True, timeout=300, check=True,
     )  # fmt: skip
     assert done.stdout.split() == ["true" if r["verified"] else "false" for r in rows]
+
+
+def test_the_light_mode_chains_the_months_history_from_proofs_alone(
+    e2e: Built, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """``drey-warehouse proofs``: every accepted month's lead proof chains to the answer key's
+    months root; a warehouse whose published root was altered fails at that month."""
+    published = e2e.pipeline.warehouse.store.warehouse
+    report = check_proofs_only(published)
+    assert report.ok, report.problems
+    accepted = e2e.rows("select count(*) as n from months where outcome = 'accepted'")[0]["n"]
+    assert report.months == accepted == report.proofs
+    last = e2e.devnet.answer_key["months_roots"][-1][1]
+    assert f"{report.months_root:064x}" == last
+    altered = tmp_path_factory.mktemp("light") / "altered.duckdb"
+    shutil.copy(published, altered)
+    con = duckdb.connect(str(altered))
+    (month,) = con.execute(
+        "select min(month) from data.months where outcome = 'accepted'"
+    ).fetchone()
+    con.execute("update data.months set months_root = repeat('0', 64) where month = ?", [month])
+    con.close()
+    tampered = check_proofs_only(altered)
+    assert not tampered.ok and tampered.problems[0].startswith(f"{month}: public input new_root")
