@@ -57,7 +57,7 @@ from drey.messages import (
     xonly_public_key,
 )
 from drey.messages.circuit import CircuitContribution
-from drey.proofs import encode_proof, statement, witness
+from drey.proofs import SYSTEM, encode_proof, statement, witness
 from zk.prover import WarmProver
 
 __all__ = [
@@ -440,7 +440,7 @@ class ActuaryClient:
                     ctx, ms, rs, "secondary", plain, None, intent="copy_reencrypt"
                 )
             return txs
-        if "forged_proof" in roles and self.prover is not None:
+        if "forged_proof" in roles:
             plain, _ = self._result(ms, rs, "secondary", forged=True)
             return self._seal_and_post(ctx, ms, rs, "secondary", plain, None, intent="forged_proof")
         txs += self._secondary(ctx, ms, rs)
@@ -456,8 +456,7 @@ class ActuaryClient:
         forged: bool = False,
     ) -> tuple[bytes, bytes | None]:
         """This actuary's result plaintext for (M, r) and, for a lead, the allocation file.
-        ``forged``: right roots, a proof that does not verify (its C is its A: valid points,
-        a failing pairing)."""
+        ``forged``: right roots, a Groth16 proof that does not verify (see :func:`_forged`)."""
         cache_key = (ms.month, rs.round, kind + ("/wrong" if wrong else "/forged" * forged))
         hit = self._results.get(cache_key)
         if hit is not None:
@@ -502,9 +501,7 @@ class ActuaryClient:
             allocation=allocation,
         )
         if forged:
-            a = dict(result.proof.extra)["a"]
-            extra = tuple((k, a if k == "c" else v) for k, v in result.proof.extra)
-            result = replace(result, proof=Proof(result.proof.system, extra))
+            result = replace(result, proof=_forged(result.proof))
         signed = result.signed(self._secret, aux_rand=aux_for(self._secret, result.digest()))
         out = (signed.serialize(), file)
         self._results[cache_key] = out
@@ -742,6 +739,17 @@ class ActuaryClient:
 
 
 # ----------------------------------------------------------------------------------------
+def _forged(proof: Proof) -> Proof:
+    """A proof of the v1.1 system that does not verify: under v1.1 the actuary's own proof with
+    C replaced by A (valid points, a failing pairing); on a v1 chain (no prover) a proof map of
+    a system v1 does not know, all zero bytes."""
+    if proof.is_recompute:
+        zeros = (("a", bytes(64)), ("b", bytes(128)), ("c", bytes(64)))
+        return Proof(SYSTEM, zeros)
+    a = dict(proof.extra)["a"]
+    return Proof(proof.system, tuple((k, a if k == "c" else v) for k, v in proof.extra))
+
+
 def _month_offset(st: State, month: str) -> int | None:
     """Index i of ``month`` such that ``st.snapshots[i]`` is S_{M−1} (i = 0 for the first)."""
     if st.resolved is None:

@@ -364,6 +364,9 @@ def _took_effect(
     if intent == "forged_share":
         return ("invalid_share_proof", actor) in offences
     if intent == "forged_proof":
+        if sim.circuit_id is None:  # v1: a system v1 does not know; not counted, no offence
+            pkg = rs.package(ids[0])  # type: ignore[index]
+            return pkg is not None and pkg.problem == "unknown_proof_system" and not pkg.agrees
         return ("wrong_secondary_result", actor) in offences
     if intent == "few_shares":
         return ("withheld_share", actor) in offences

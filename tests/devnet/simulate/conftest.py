@@ -44,8 +44,8 @@ def run(tmp: Path, **kwargs: Any) -> Run:
 @pytest.fixture(scope="session")
 def all_scenarios(tmp_path_factory: pytest.TempPathFactory) -> Run:
     """Three months, nine actuaries, every scenario (``all``: silent lead and early
-    secondary, premature and forged shares in month 1; wrong table, both lazy copies and a
-    late secondary in month 2; a stake withdrawn below min_stake, a reorg and too few shares
+    secondary, premature and forged shares in month 1; wrong table, a forged proof (of a system
+    this v1 network does not know), both lazy copies and a late secondary in month 2; a stake withdrawn below min_stake, a reorg and too few shares
     in month 3)."""
     return run(
         tmp_path_factory.mktemp("sim") / "all",

@@ -87,6 +87,12 @@ def test_month_two_wrong_table_then_lazy_copies_and_a_late_secondary(all_scenari
     }
     late = [i for i in all_scenarios.inscriptions if i["intent"] == "late_secondary"]
     assert len(late) == 1 and late[0]["status"] == "late"
+    # A proof of a system v1 does not know: the secondary does not count, and is no offence.
+    (forged,) = [i for i in all_scenarios.inscriptions if i["intent"] == "forged_proof"]
+    (pkg,) = [p for p in r0["reveals"] if p["package"] == forged["id"]]
+    assert (pkg["problem"], pkg["agrees"]) == ("unknown_proof_system", False)
+    assert pkg["proof"] == {"system": "groth16-bn254/months-append/v1", "verified": None,
+                            "reason": None}  # fmt: skip
     # Public results: no race rewards, the lead takes the pool.
     assert [r["role"] for r in r1["rewards"]] == ["lead"]
     assert r1["rewards"][0]["sats"] == m["pool_sats"]
