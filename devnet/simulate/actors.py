@@ -16,6 +16,7 @@ import hashlib
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Literal, get_args
 
 from btc import OutPoint, Transaction, TxIn, TxOut
 from devnet.simulate.calendar import add_months
@@ -62,12 +63,19 @@ from zk.prover import WarmProver
 
 __all__ = [
     "PART_SIZE",
+    "PROOF_DEFECTS",
     "ActuaryClient",
     "Board",
     "Operator",
     "StepContext",
     "seeded_rng",
 ]
+
+ProofDefect = Literal["pairing", "off_curve", "coordinate", "system"]
+#: The ``forged_proof`` scenario's defects, one secondary each (roles ``proof_<defect>``).
+PROOF_DEFECTS: tuple[ProofDefect, ...] = get_args(ProofDefect)
+#: BN254's base field modulus p (a coordinate ≥ p is refused, docs/protocol/proofs.md §3).
+FIELD_P = 21888242871839275222246405745257275088696311157297823662689037894645226208583
 
 #: Lead parts carry at most this many bytes of the file each (keeps every reveal standard).
 PART_SIZE = 300_000
@@ -440,9 +448,12 @@ class ActuaryClient:
                     ctx, ms, rs, "secondary", plain, None, intent="copy_reencrypt"
                 )
             return txs
-        if "forged_proof" in roles:
-            plain, _ = self._result(ms, rs, "secondary", forged=True)
-            return self._seal_and_post(ctx, ms, rs, "secondary", plain, None, intent="forged_proof")
+        defect = next((d for d in PROOF_DEFECTS if f"proof_{d}" in roles), None)
+        if defect is not None:
+            plain, _ = self._result(ms, rs, "secondary", defect=defect)
+            return self._seal_and_post(
+                ctx, ms, rs, "secondary", plain, None, intent=f"proof_{defect}"
+            )
         txs += self._secondary(ctx, ms, rs)
         return txs
 
@@ -453,11 +464,11 @@ class ActuaryClient:
         kind: str,
         *,
         wrong: bool = False,
-        forged: bool = False,
+        defect: ProofDefect | None = None,
     ) -> tuple[bytes, bytes | None]:
         """This actuary's result plaintext for (M, r) and, for a lead, the allocation file.
-        ``forged``: right roots, a Groth16 proof that does not verify (see :func:`_forged`)."""
-        cache_key = (ms.month, rs.round, kind + ("/wrong" if wrong else "/forged" * forged))
+        ``defect``: right roots, a proof that does not verify (see :func:`_defective`)."""
+        cache_key = (ms.month, rs.round, kind + ("/wrong" if wrong else f"/{defect or ''}"))
         hit = self._results.get(cache_key)
         if hit is not None:
             return hit
@@ -500,8 +511,8 @@ class ActuaryClient:
             proof=self._proof(ms, rs, month_root, n_rows, months_root),
             allocation=allocation,
         )
-        if forged:
-            result = replace(result, proof=_forged(result.proof))
+        if defect is not None:
+            result = replace(result, proof=_defective(result.proof, defect))
         signed = result.signed(self._secret, aux_rand=aux_for(self._secret, result.digest()))
         out = (signed.serialize(), file)
         self._results[cache_key] = out
@@ -739,15 +750,23 @@ class ActuaryClient:
 
 
 # ----------------------------------------------------------------------------------------
-def _forged(proof: Proof) -> Proof:
-    """A proof of the v1.1 system that does not verify: under v1.1 the actuary's own proof with
-    C replaced by A (valid points, a failing pairing); on a v1 chain (no prover) a proof map of
-    a system v1 does not know, all zero bytes."""
+def _defective(proof: Proof, defect: ProofDefect) -> Proof:
+    """The actuary's own proof, broken as ``defect`` says: ``pairing`` (C replaced by A: valid
+    points, a failing pairing), ``off_curve`` (A = (1, 1)), ``coordinate`` (A's x = p, out of
+    range), ``system`` (``recompute`` under v1.1). On a v1 chain (no prover, the proof is
+    ``recompute``) every defect but ``system`` is a proof map of a system v1 does not know."""
+    if defect == "system":
+        return Proof("recompute")
     if proof.is_recompute:
-        zeros = (("a", bytes(64)), ("b", bytes(128)), ("c", bytes(64)))
-        return Proof(SYSTEM, zeros)
-    a = dict(proof.extra)["a"]
-    return Proof(proof.system, tuple((k, a if k == "c" else v) for k, v in proof.extra))
+        return Proof(SYSTEM, (("a", bytes(64)), ("b", bytes(128)), ("c", bytes(64))))
+    parts = dict(proof.extra)
+    if defect == "pairing":
+        parts["c"] = parts["a"]
+    elif defect == "off_curve":
+        parts["a"] = (1).to_bytes(32, "big") * 2
+    else:
+        parts["a"] = FIELD_P.to_bytes(32, "big") + parts["a"][32:]  # type: ignore[index]
+    return Proof(proof.system, tuple(sorted(parts.items())))
 
 
 def _month_offset(st: State, month: str) -> int | None:

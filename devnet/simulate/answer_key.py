@@ -363,17 +363,38 @@ def _took_effect(
         return ("premature_share", actor) in offences
     if intent == "forged_share":
         return ("invalid_share_proof", actor) in offences
-    if intent == "forged_proof":
-        if sim.circuit_id is None:  # v1: a system v1 does not know; not counted, no offence
-            pkg = rs.package(ids[0])  # type: ignore[index]
-            return pkg is not None and pkg.problem == "unknown_proof_system" and not pkg.agrees
-        return ("wrong_secondary_result", actor) in offences
+    if intent.startswith("proof_"):
+        pkg = rs.package(ids[0])  # type: ignore[index]
+        if pkg is None:
+            return False
+        if sim.circuit_id is not None:
+            return (
+                pkg.problem == f"bad_proof: {PROOF_REASONS[intent]}"
+                and (
+                    "wrong_secondary_result",
+                    actor,
+                )
+                in offences
+            )
+        if intent == "proof_system":  # v1's own recompute: an honest result
+            return pkg.valid
+        # v1: a system v1 does not know; not counted, no offence.
+        return pkg.problem == "unknown_proof_system" and not pkg.agrees
     if intent == "few_shares":
         return ("withheld_share", actor) in offences
     if intent == "reorg":
         moved = [r for r in sim.reorgs if r["package"] == ids[0]]  # type: ignore[index]
         return bool(moved) and moved[0]["to_height"] not in (None, moved[0]["from_height"])
     return True
+
+
+#: What the verifier says of each ``forged_proof`` defect under v1.1.
+PROOF_REASONS = {
+    "proof_pairing": "pairing_failed",
+    "proof_off_curve": "not_on_curve",
+    "proof_coordinate": "coordinate_out_of_range",
+    "proof_system": "wrong_system",
+}
 
 
 def _honest_problems(sim: Simulation) -> list[str]:

@@ -21,8 +21,9 @@ from devnet.simulate.oracle import MonthState, RoundState, State
 
 __all__ = ["Director", "Trigger"]
 
+_PROOF_ROLES = ("proof_pairing", "proof_off_curve", "proof_coordinate", "proof_system")
 _PACKAGE_ROLES = frozenset(
-    {"copy_repost", "copy_reencrypt", "author", "early", "late", "forged_proof"}
+    {"copy_repost", "copy_reencrypt", "author", "early", "late", *_PROOF_ROLES}
 )
 
 #: Intent names a client reports, and the scenario each belongs to.
@@ -36,7 +37,10 @@ INTENT_SCENARIO = {
     "premature_share": "premature_share",
     "forged_share": "forged_share",
     "few_shares": "few_shares",
-    "forged_proof": "forged_proof",
+    "proof_pairing": "forged_proof",
+    "proof_off_curve": "forged_proof",
+    "proof_coordinate": "forged_proof",
+    "proof_system": "forged_proof",
     "withdraw_below_min": "withdraw_below_min",
     "reorg": "reorg",
 }
@@ -193,7 +197,8 @@ class Director:
             elif name == "late_secondary":
                 take(eligible, "late", trig)
             elif name == "forged_proof":
-                take(eligible, "forged_proof", trig)
+                for role in _PROOF_ROLES:
+                    take(eligible, role, trig)
             elif name == "premature_share":
                 take(roster, "premature", trig)
             elif name == "forged_share":

@@ -293,6 +293,7 @@ class Oracle:
         self.proofs = proofs
         self._vrf: dict[tuple[str, bytes], bytes | None] = {}
         self._share_ok: dict[tuple[str, int, str], bool] = {}
+        self._proof_ok: dict[tuple[bytes, bytes], tuple[bool, str | None]] = {}
         self._keys: dict[tuple[str, tuple[str, ...]], bytes | DecryptFailure] = {}
         self._frozen: dict[
             str, tuple[int, bytes, MonthState, dict[str, tuple[str, str | None]]]
@@ -1028,6 +1029,17 @@ class Oracle:
         months history before M (docs/protocol/proofs.md §1), public inputs built here."""
         if self.proofs is None:
             return result.proof.is_recompute, None
+        # The verdict depends on the result and the history before M (the tree after M
+        # without its last leaf): kept, since the state is re-evaluated at every block.
+        key = (result.digest(), ms.expected.months_root)
+        if key not in self._proof_ok:
+            self._proof_ok[key] = self._verify_proof(ms, rs, result)
+        return self._proof_ok[key]
+
+    def _verify_proof(
+        self, ms: MonthState, rs: RoundState, result: Result
+    ) -> tuple[bool, str | None]:
+        assert self.proofs is not None
         try:
             proof = decode_proof(result.proof)
         except ProofError as exc:

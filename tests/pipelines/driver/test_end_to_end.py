@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from devnet.simulate.answer_key import PROOF_REASONS
 from pipelines.driver.compare import compare
 from pipelines.driver.network import Devnet, follow_to_tip, serve, simulate
 from pipelines.driver.runner import build_all
@@ -91,8 +92,9 @@ CONDUCT = {
     "premature_share": ["conduct_premature_share"],
     "forged_share": ["conduct_invalid_share_proof"],
     "few_shares": ["conduct_withheld_share"],
-    "forged_proof": ["secondary_result", "conduct_wrong_secondary_result"],
 }
+for _defect in ("pairing", "off_curve", "coordinate", "system"):
+    CONDUCT[f"proof_{_defect}"] = ["secondary_result", "conduct_wrong_secondary_result"]
 
 
 def test_every_misbehaviour_fails_a_verification_row_naming_the_culprit(e2e: Built) -> None:
@@ -174,7 +176,7 @@ def test_every_accepted_month_carries_verified_proofs_and_snarkjs_agrees(
     e2e: Built, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """The lead and every agreeing secondary of each accepted round proved its months root;
-    the one forged proof failed (naming its actuary); snarkjs, on the exported JSON, accepts
+    each defective proof failed with its reason, naming its actuary; snarkjs, on the exported JSON, accepts
     exactly the proofs the warehouse marks verified."""
     accepted = e2e.rows(
         "select r.month, r.round, r.package, r.role, p.verified from reveals r "
@@ -185,14 +187,15 @@ def test_every_accepted_month_carries_verified_proofs_and_snarkjs_agrees(
         m["month"] for m in e2e.rows("select month from months where outcome = 'accepted'")
     }
     assert all(r["verified"] is True for r in accepted), accepted
-    failed = e2e.rows("select * from proofs where not verified")
-    (forger,) = [
-        e for s in e2e.devnet.answer_key["scenario_log"] for e in s["events"]
-        if e["intent"] == "forged_proof"
-    ]  # fmt: skip
-    assert [(r["actuary"], r["reason"]) for r in failed] == [
-        (e2e.key_of(forger["actor"]), "pairing_failed")
+    failed = e2e.rows("select actuary, reason from proofs where not verified order by all")
+    forgers = [
+        (e2e.key_of(e["actor"]), PROOF_REASONS[e["intent"]])
+        for s in e2e.devnet.answer_key["scenario_log"]
+        for e in s["events"]
+        if e["intent"] in PROOF_REASONS
     ]
+    assert len(forgers) == len(PROOF_REASONS)
+    assert sorted((r["actuary"], r["reason"]) for r in failed) == sorted(forgers)
     assert e2e.rows("select * from proofs where agrees_with_recompute = false") == []
     (system,) = e2e.rows("select * from proof_systems")
     assert system["setup_verified"] is True, system["setup_detail"]
@@ -200,7 +203,16 @@ def test_every_accepted_month_carries_verified_proofs_and_snarkjs_agrees(
         e2e.devnet.answer_key["roster"]
     )
     assert system["beacon_height"] == e2e.devnet.answer_key["circuit"]["beacon_height"]
-    rows = e2e.rows("select public_inputs, proof, verified from proofs order by package")
+    # A proof map that does not decode (a point off the curve, a coordinate ≥ p, another
+    # system) has no proof.json; the rest go to snarkjs.
+    undecoded = e2e.rows("select verified, reason from proofs where proof is null")
+    assert {(r["verified"], r["reason"]) for r in undecoded} == {
+        (False, "not_on_curve"), (False, "coordinate_out_of_range"), (False, "wrong_system")
+    }  # fmt: skip
+    rows = e2e.rows(
+        "select public_inputs, proof, verified from proofs where proof is not null order by package"
+    )
+    assert any(not r["verified"] for r in rows)  # the failing pairing is among them
     vk = tmp_path_factory.mktemp("snarkjs") / "verification_key.json"
     vk.write_text(system["verification_key"])
     lines = "".join(
