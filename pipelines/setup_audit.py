@@ -10,7 +10,8 @@ For each parsed ``circuit`` manifest, in order, the first step that fails is the
 4. ``snarkjs zkey verify`` accepts the key against that r1cs and the phase-1 file pinned by
    ``ptau`` (when this machine has no file of that hash, ``setup_verified`` is NULL and the
    detail says how to get one: the audit could not run, which is not a finding);
-5. the contributions snarkjs lists inside the key are, in order, those of the manifest's
+5. the beacon's block is at or after every contribution's (else it could be chosen), and the
+   contributions snarkjs lists inside the key are, in order, those of the manifest's
    ``circuit_contribution`` messages (each valid: signed by its roster member, listed at its
    index), then one beacon on the hash of the block at ``beacon.height`` with its iterations;
 6. the verification key is the final key's.
@@ -168,6 +169,9 @@ def _audit(
             return result(False, f"contribution {i + 1} is not a parsed circuit_contribution")
         if status is None or status.status != "valid":
             return result(False, f"contribution {i + 1} ({step.inscription_id}) is not valid")
+    late = [i + 1 for i, step in enumerate(steps) if step and step.height > manifest.beacon.height]
+    if late:
+        return result(False, f"the beacon block precedes contribution {late[0]}: it was choosable")
     if beacon_hash is None:
         return result(None, f"beacon block {manifest.beacon.height} is not on the chain yet")
     try:
