@@ -35,15 +35,20 @@ class ProverError(ZkError):
 
 
 class Ticket:
-    """A queued proof: :meth:`result` waits for it (answers arrive in submission order)."""
+    """A queued proof: :meth:`result` waits for it (answers arrive in submission order) and
+    keeps it."""
 
     def __init__(self, prover: WarmProver, number: int, statement: MonthsAppend) -> None:
         self._prover = prover
         self.number = number
         self.statement = statement
+        self._proof: Proof | None = None
 
     def result(self) -> Proof:
-        return self._prover._answer(self)
+        """The proof (waits for it the first time; kept for later calls)."""
+        if self._proof is None:
+            self._proof = self._prover._answer(self)
+        return self._proof
 
 
 class WarmProver:

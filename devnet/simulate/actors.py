@@ -58,8 +58,8 @@ from drey.messages import (
     xonly_public_key,
 )
 from drey.messages.circuit import CircuitContribution
-from drey.proofs import SYSTEM, encode_proof, statement, witness
-from zk.prover import WarmProver
+from drey.proofs import SYSTEM, MonthsAppend, encode_proof, statement, witness
+from zk.prover import Ticket, WarmProver
 
 __all__ = [
     "PART_SIZE",
@@ -201,6 +201,7 @@ class ActuaryClient:
         #: ``recompute``). The devnet's actuaries share one warm process (a simulation
         #: economy: each would run its own; the proofs are the same, seeded by each secret).
         self.prover: WarmProver | None = None
+        self._tickets: dict[tuple[str, int, bytes], Ticket] = {}
 
     # -- setup ----------------------------------------------------------------------------
     def receive_share(self, share: PaillierKeyShare) -> None:
@@ -358,6 +359,8 @@ class ActuaryClient:
         txs: list[Transaction] = []
         if rs.seed_hash is None:
             return txs
+        if eligible:
+            self._prefetch_proof(ms, rs)
         # VRF in G + 1 … G + vrf_window.
         if eligible and rs.G + 1 <= h <= rs.vrf_hi and ("vrf", month, r) not in self._sent:
             proof = ecvrf.prove(self._vrf_secret, vrf_alpha(month, r, rs.seed_hash))
@@ -518,13 +521,10 @@ class ActuaryClient:
         self._results[cache_key] = out
         return out
 
-    def _proof(
+    def _claim(
         self, ms: MonthState, rs: RoundState, month_root: bytes, n_rows: int, months_root: bytes
-    ) -> Proof:
-        """v1's ``recompute``, or a Groth16 proof that ``months_root`` appends this result's
-        commitment to the months history before M (docs/protocol/proofs.md §1)."""
-        if self.prover is None:
-            return Proof("recompute")
+    ) -> tuple[MonthsAppend, tuple[int, ...], bytes]:
+        """The statement of this actuary's result, its siblings and the proof's seed."""
         history = _months_tree_before(ms)
         claim = statement(
             history,
@@ -537,7 +537,33 @@ class ActuaryClient:
             new_root=field_from_bytes(months_root),
         )
         seed = aux_for(self._secret, f"proof/{ms.month}/{rs.round}/{months_root.hex()}".encode())
-        return encode_proof(self.prover.prove(claim, witness(history, claim.index), seed))
+        return claim, witness(history, claim.index), seed
+
+    def _prefetch_proof(self, ms: MonthState, rs: RoundState) -> None:
+        """Queue the proof of this round's honest result as soon as the round exists: the
+        prover works in its own process while the simulation goes on (the proof is the same
+        whenever it is made: its randomisers are seeded)."""
+        if self.prover is None:
+            return
+        key = (ms.month, rs.round, ms.expected.months_root)
+        if key not in self._tickets:
+            exp = ms.expected
+            self._tickets[key] = self.prover.submit(
+                *self._claim(ms, rs, exp.month_root, exp.n_rows, exp.months_root)
+            )
+
+    def _proof(
+        self, ms: MonthState, rs: RoundState, month_root: bytes, n_rows: int, months_root: bytes
+    ) -> Proof:
+        """v1's ``recompute``, or a Groth16 proof that ``months_root`` appends this result's
+        commitment to the months history before M (docs/protocol/proofs.md §1)."""
+        if self.prover is None:
+            return Proof("recompute")
+        ticket = self._tickets.get((ms.month, rs.round, months_root))
+        claim, siblings, seed = self._claim(ms, rs, month_root, n_rows, months_root)
+        if ticket is None or ticket.statement != claim:
+            ticket = self.prover.submit(claim, siblings, seed)
+        return encode_proof(ticket.result())
 
     def hand_out_result(self, ms: MonthState, rs: RoundState) -> bytes:
         """Collusion: give this actuary's secondary result plaintext to someone else."""
