@@ -59,7 +59,7 @@ from drey.messages import (
 )
 from drey.messages.circuit import CircuitContribution
 from drey.proofs import SYSTEM, MonthsAppend, encode_proof, statement, witness
-from zk.prover import Ticket, WarmProver
+from zk.prover import WarmProver
 
 __all__ = [
     "PART_SIZE",
@@ -201,7 +201,6 @@ class ActuaryClient:
         #: ``recompute``). The devnet's actuaries share one warm process (a simulation
         #: economy: each would run its own; the proofs are the same, seeded by each secret).
         self.prover: WarmProver | None = None
-        self._tickets: dict[tuple[str, int, bytes], Ticket] = {}
 
     # -- setup ----------------------------------------------------------------------------
     def receive_share(self, share: PaillierKeyShare) -> None:
@@ -359,8 +358,6 @@ class ActuaryClient:
         txs: list[Transaction] = []
         if rs.seed_hash is None:
             return txs
-        if eligible:
-            self._prefetch_proof(ms, rs)
         # VRF in G + 1 … G + vrf_window.
         if eligible and rs.G + 1 <= h <= rs.vrf_hi and ("vrf", month, r) not in self._sent:
             proof = ecvrf.prove(self._vrf_secret, vrf_alpha(month, r, rs.seed_hash))
@@ -539,19 +536,6 @@ class ActuaryClient:
         seed = aux_for(self._secret, f"proof/{ms.month}/{rs.round}/{months_root.hex()}".encode())
         return claim, witness(history, claim.index), seed
 
-    def _prefetch_proof(self, ms: MonthState, rs: RoundState) -> None:
-        """Queue the proof of this round's honest result as soon as the round exists: the
-        prover works in its own process while the simulation goes on (the proof is the same
-        whenever it is made: its randomisers are seeded)."""
-        if self.prover is None:
-            return
-        key = (ms.month, rs.round, ms.expected.months_root)
-        if key not in self._tickets:
-            exp = ms.expected
-            self._tickets[key] = self.prover.submit(
-                *self._claim(ms, rs, exp.month_root, exp.n_rows, exp.months_root)
-            )
-
     def _proof(
         self, ms: MonthState, rs: RoundState, month_root: bytes, n_rows: int, months_root: bytes
     ) -> Proof:
@@ -559,11 +543,9 @@ class ActuaryClient:
         commitment to the months history before M (docs/protocol/proofs.md §1)."""
         if self.prover is None:
             return Proof("recompute")
-        ticket = self._tickets.get((ms.month, rs.round, months_root))
-        claim, siblings, seed = self._claim(ms, rs, month_root, n_rows, months_root)
-        if ticket is None or ticket.statement != claim:
-            ticket = self.prover.submit(claim, siblings, seed)
-        return encode_proof(ticket.result())
+        return encode_proof(
+            self.prover.prove(*self._claim(ms, rs, month_root, n_rows, months_root))
+        )
 
     def hand_out_result(self, ms: MonthState, rs: RoundState) -> bytes:
         """Collusion: give this actuary's secondary result plaintext to someone else."""
