@@ -36,7 +36,7 @@ from drey.crypto.paillier import (
 )
 from drey.crypto.poseidon import field_from_bytes, field_to_bytes
 from drey.election import vrf_alpha
-from drey.merkle import MonthsTree, MonthTree, month_commitment, month_index
+from drey.merkle import MonthTree, month_commitment, month_index
 from drey.messages import (
     MAX_INLINE_FILE,
     ActuarySig,
@@ -489,7 +489,7 @@ class ActuaryClient:
             sha = hashlib.sha256(file).digest()
             m_idx = month_index(ms.month)
             tree = MonthTree.from_rows([row[0] for row in exp.rows], m_idx, values)
-            before = _months_tree_before(ms)
+            before = ms.expected.months_tree_before()
             index = m_idx - month_index(_first_month(ms))
             after = before.with_leaf(index, month_commitment(tree.root, len(values)))
             month_root, months_root = field_to_bytes(tree.root), field_to_bytes(after.root)
@@ -522,7 +522,7 @@ class ActuaryClient:
         self, ms: MonthState, rs: RoundState, month_root: bytes, n_rows: int, months_root: bytes
     ) -> tuple[MonthsAppend, tuple[int, ...], bytes]:
         """The statement of this actuary's result, its siblings and the proof's seed."""
-        history = _months_tree_before(ms)
+        history = ms.expected.months_tree_before()
         claim = statement(
             history,
             first_month=_first_month(ms),
@@ -789,16 +789,6 @@ def _month_offset(st: State, month: str) -> int | None:
 def _first_month(ms: MonthState) -> str:
     tree_size = ms.expected.months_tree.size
     return add_months(ms.month, -(tree_size - 1))
-
-
-def _months_tree_before(ms: MonthState) -> MonthsTree:
-    """The months tree after M − 1, rebuilt from the expected tree after M (the leaves
-    before M's are the same)."""
-    after = ms.expected.months_tree
-    tree = MonthsTree.empty(depth=after.depth)
-    for leaf in after.leaves[:-1]:
-        tree = tree.append(leaf)
-    return tree
 
 
 def _public_plaintext(ms: MonthState, rs: RoundState, me: bytes) -> bytes | None:

@@ -1044,10 +1044,7 @@ class Oracle:
             proof = decode_proof(result.proof)
         except ProofError as exc:
             return False, exc.reason
-        after = ms.expected.months_tree
-        before = MonthsTree.empty(depth=after.depth)
-        for leaf in after.leaves[:-1]:
-            before = before.append(leaf)
+        before = ms.expected.months_tree_before()
         key = result.actuary
         tie = poseidon2(
             poseidon2(int.from_bytes(key[:16], "big"), int.from_bytes(key[16:], "big")),

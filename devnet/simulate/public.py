@@ -55,6 +55,14 @@ class Expected:
     def roots(self) -> tuple[bytes, int, bytes]:
         return (self.month_root, self.n_rows, self.months_root)
 
+    def months_tree_before(self) -> MonthsTree:
+        """The months tree after M − 1: the tree after M without M's leaf (the leaves before
+        it are the same)."""
+        tree = MonthsTree.empty(depth=self.months_tree.depth)
+        for leaf in self.months_tree.leaves[:-1]:
+            tree = tree.append(leaf)
+        return tree
+
 
 class PublicComputations:
     """Caches of public computations, shared by every client and the bookkeeping."""
