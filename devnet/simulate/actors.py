@@ -166,7 +166,7 @@ class StepContext:
     registry: Registry
     last_month: str
     roles: Callable[[bytes, str, int], frozenset[str]]
-    withdraw_months: Callable[[bytes], frozenset[str]]
+    withdraw_months: Callable[[bytes], dict[str, str]]
     withhold_target: Callable[[MonthState, RoundState], str | None]
     handout: Callable[[StepContext, MonthState, RoundState, bytes], bytes | None]
     note: Callable[[str, bytes, str, int | None, list[str]], None]
@@ -197,6 +197,7 @@ class ActuaryClient:
         self.stake_amount = stake
         self._sent = _Sent()
         self._results: dict[tuple[str, int, str], tuple[bytes, bytes | None]] = {}
+        self._keys: dict[tuple[str, str, int], bytes] = {}  # (kind, month, round) → k
         #: Protocol v1.1: the prover this actuary proves its results with (``None``: v1's
         #: ``recompute``). The devnet's actuaries share one warm process (a simulation
         #: economy: each would run its own; the proofs are the same, seeded by each secret).
@@ -301,7 +302,7 @@ class ActuaryClient:
         txs: list[Transaction] = []
         if ("stake", 0) not in self._sent:
             txs += self._stake(ctx, 0, self.stake_amount)
-        for month in sorted(ctx.withdraw_months(self.key)):
+        for month, why in sorted(ctx.withdraw_months(self.key).items()):
             # Withdraw the main stake output during M (after S_{M−1}), stake again after S_M.
             i = _month_offset(st, month)
             if i is None:
@@ -315,12 +316,15 @@ class ActuaryClient:
                     tx = ctx.operator.withdraw([holdings[0]], self.wallet.script_pubkey)
                     if tx is not None:
                         self._sent.ids[("withdraw", month)] = [tx.txid_hex]
-                        ctx.note("withdraw_below_min", self.key, month, None, [tx.txid_hex])
+                        ctx.note(why, self.key, month, None, [tx.txid_hex])
                         txs.append(tx)
+            # Withdrawn again the month after: stake again only after that one.
+            again = add_months(month, 1) in ctx.withdraw_months(self.key)
             if (
                 ("withdraw", month) in self._sent
                 and ("stake", month) not in self._sent
                 and len(st.snapshots) > i + 1
+                and not again
             ):
                 txs += self._stake(ctx, month, self.stake_amount)
         return txs
@@ -360,9 +364,9 @@ class ActuaryClient:
             return txs
         # VRF in G + 1 … G + vrf_window.
         if eligible and rs.G + 1 <= h <= rs.vrf_hi and ("vrf", month, r) not in self._sent:
-            proof = ecvrf.prove(self._vrf_secret, vrf_alpha(month, r, rs.seed_hash))
-            vrf = self._sign(Vrf(month=month, round=r, actuary=me, proof=proof))
-            txs += self._post(ctx, [vrf], key=("vrf", month, r), kind="vrf", month=month, rnd=r)
+            txs += self._vrf(ctx, rs, month, r, bad="bad_vrf" in roles)
+        if "bad_vrf" in roles and h == rs.vrf_hi + 1 and ("late_vrf", month, r) not in self._sent:
+            txs += self._vrf(ctx, rs, month, r, late=True)  # the right proof, too late: ignored
         if not rs.lead_known or (rs.decision is not None and rs.RS is None):
             return txs
         # The lead package, first block of the lead window.
@@ -378,6 +382,7 @@ class ActuaryClient:
                     ctx.note("silent_lead", me, month, r, [])
             else:
                 txs += self._lead(ctx, ms, rs, wrong="wrong_table" in roles)
+        txs += self._impostor_step(ctx, ms, rs, roles)
         # Secondaries race from L + race_offset.
         if eligible and rs.lead != me and rs.L is not None and rs.X is not None:
             txs += self._secondary_step(ctx, ms, rs, roles)
@@ -448,6 +453,18 @@ class ActuaryClient:
                     ctx, ms, rs, "secondary", plain, None, intent="copy_reencrypt"
                 )
             return txs
+        if "wrong_secondary" in roles:
+            plain, _ = self._result(ms, rs, "secondary", wrong=True)
+            return self._seal_and_post(
+                ctx, ms, rs, "secondary", plain, None, intent="wrong_secondary"
+            )
+        if "key_reuse" in roles and (earlier := self._keys.get(("secondary", month, r - 1))):
+            plain, _ = self._result(ms, rs, "secondary")
+            return self._seal_and_post(
+                ctx, ms, rs, "secondary", plain, None, intent="key_reuse", reuse=earlier
+            )
+        if "bad_kem" in roles and ("bad_kem", month, r) not in self._sent:
+            txs += self._bad_kem(ctx, ms, rs)
         defect = next((d for d in PROOF_DEFECTS if f"proof_{d}" in roles), None)
         if defect is not None:
             plain, _ = self._result(ms, rs, "secondary", defect=defect)
@@ -571,6 +588,100 @@ class ActuaryClient:
             ctx, ms, rs, "lead", plain, file, intent="wrong_table" if wrong else "honest"
         )
 
+    def _vrf(
+        self,
+        ctx: StepContext,
+        rs: RoundState,
+        month: str,
+        r: int,
+        *,
+        bad: bool = False,
+        late: bool = False,
+    ) -> list[Transaction]:
+        """This actuary's VRF for (M, r); ``bad``: a proof that does not verify (one byte of
+        s changed), ``late``: the right one after the window (``bad_vrf``)."""
+        assert rs.seed_hash is not None
+        proof = ecvrf.prove(self._vrf_secret, vrf_alpha(month, r, rs.seed_hash))
+        if bad:
+            proof = proof[:40] + bytes([proof[40] ^ 1]) + proof[41:]
+        vrf = self._sign(Vrf(month=month, round=r, actuary=self.key, proof=proof))
+        key, intent = (("late_vrf", month, r), "late_vrf") if late else (("vrf", month, r), "")
+        return self._post(
+            ctx, [vrf], key=key, kind="vrf", month=month, rnd=r,
+            intent=intent or ("bad_vrf" if bad else "honest"),
+        )  # fmt: skip
+
+    def _impostor_step(
+        self, ctx: StepContext, ms: MonthState, rs: RoundState, roles: frozenset[str]
+    ) -> list[Transaction]:
+        """``impostor``: a non-lead posts a lead package and a part (``not_lead``); the lead
+        posts a part outside its package's parts (``bad_part_index``) and, once the race
+        opens, a secondary (``not_secondary``)."""
+        rp = ctx.state.resolved
+        assert rp is not None
+        h, month, r = ctx.height, ms.month, rs.round
+        txs: list[Transaction] = []
+        if "impostor_lead" in roles and h == rs.lead_lo and ("impostor_lead",) not in self._sent:
+            plain, file = self._result(ms, rs, "lead")
+            txs += self._seal_and_post(
+                ctx, ms, rs, "lead", plain, file, key=("impostor_lead",), intent="impostor_lead"
+            )
+            txs += self._post_part(ctx, ms, rs, 0, intent="impostor_lead")
+        lp = rs.lead_package
+        if (
+            "bad_part" in roles
+            and lp is not None
+            and lp.height < h <= rs.lead_hi
+            and ("bad_part", month, r) not in self._sent
+        ):
+            lead = lp.pm.message
+            assert isinstance(lead, Lead)
+            txs += self._post_part(ctx, ms, rs, lead.parts or 0, intent="bad_part")
+        if (
+            "lead_secondary" in roles
+            and rs.L is not None
+            and h == rs.L + rp.race_offset
+            and ("lead_secondary", month, r) not in self._sent
+        ):
+            plain, _ = self._result(ms, rs, "secondary")
+            txs += self._seal_and_post(
+                ctx, ms, rs, "secondary", plain, None, key=("lead_secondary", month, r),
+                intent="lead_secondary",
+            )  # fmt: skip
+        return txs
+
+    def _post_part(
+        self, ctx: StepContext, ms: MonthState, rs: RoundState, index: int, *, intent: str
+    ) -> list[Transaction]:
+        month, r = ms.month, rs.round
+        k = secret_for(self._seed, f"part/{month}/{r}/{intent}")
+        nonce, ct = seal_part(
+            k, b"part", lead_part_ad(month, r, self.key, index), rng=self._rng(intent)
+        )
+        part = self._sign(
+            LeadPart(month=month, round=r, actuary=self.key, index=index, nonce=nonce, ct=ct)
+        )
+        return self._post(
+            ctx, [part], key=(intent, month, r), kind="lead_part", month=month, rnd=r,
+            intent=intent,
+        )  # fmt: skip
+
+    def _bad_kem(self, ctx: StepContext, ms: MonthState, rs: RoundState) -> list[Transaction]:
+        """A secondary whose kem is 0 (ℓ₂ bytes, outside 1 … n² − 1): ``bad_kem``."""
+        pk = ctx.state.pk
+        assert pk is not None
+        plain, _ = self._result(ms, rs, "secondary")
+        ad = package_ad("secondary", ms.month, rs.round, self.key)
+        sealed, _ = seal(pk, plain, ad, rng=self._rng(f"bad_kem/{ms.month}/{rs.round}"))
+        msg = Secondary(
+            month=ms.month, round=rs.round, actuary=self.key, kem=bytes(len(sealed.kem)),
+            nonce=sealed.nonce, ct=sealed.ct,
+        )  # fmt: skip
+        return self._post(
+            ctx, [self._sign(msg)], key=("bad_kem", ms.month, rs.round), kind="secondary",
+            month=ms.month, rnd=rs.round, intent="bad_kem",
+        )  # fmt: skip
+
     def _seal_and_post(
         self,
         ctx: StepContext,
@@ -582,13 +693,16 @@ class ActuaryClient:
         *,
         key: tuple[object, ...] | None = None,
         intent: str = "honest",
+        reuse: bytes | None = None,
     ) -> list[Transaction]:
         pk = ctx.state.pk
         assert pk is not None
         month, r = ms.month, rs.round
         label = f"{kind}/{month}/{r}/{intent}"
         rng = self._rng(label)
-        sealed, k = seal(pk, plain, package_ad(kind, month, r, self.key), rng=rng)  # type: ignore[arg-type]
+        ad = package_ad(kind, month, r, self.key)  # type: ignore[arg-type]
+        sealed, k = seal(pk, plain, ad, key=reuse, rng=rng)
+        self._keys.setdefault((kind, month, r), k)
         messages: list[Message] = []
         parts = None
         if kind == "lead" and file is not None and len(file) > MAX_INLINE_FILE:
@@ -655,16 +769,19 @@ class ActuaryClient:
             withheld = ctx.withhold_target(ms, rs)
             owed = [p for p in owed if p.id != withheld]
         forge = owed[0].id if "forged" in roles and owed else None
+        if "impostor_lead" in roles:
+            # A share for this actuary's own impostor lead package: not owed, ignored.
+            mine = ctx.view.round_messages("lead", month, r)
+            owed = owed + [
+                Package(pm, self.key, "lead", "lead")
+                for pm in mine
+                if pm.message.actuary == self.key  # type: ignore[union-attr]
+            ]
         if owed:
-            txs += self._shares(
-                ctx,
-                ms,
-                rs,
-                owed,
-                forge=forge,
-                intent="forged_share" if forge else "few_shares" if withheld else "honest",
-                withheld=withheld,
-            )
+            intent = "forged_share" if forge else "few_shares" if withheld else "honest"
+            if "impostor_lead" in roles:
+                intent = "not_owed_share"
+            txs += self._shares(ctx, ms, rs, owed, forge=forge, intent=intent, withheld=withheld)
         return txs
 
     def _shares(

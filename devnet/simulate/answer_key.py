@@ -18,6 +18,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from devnet.simulate.director import STRANGER_SCENARIOS, WITHDRAWING
 from devnet.simulate.errors import InconsistentOutcomeError
 from devnet.simulate.oracle import MonthState, Package, RoundState, State
 
@@ -222,8 +223,11 @@ def _month(ms: MonthState, index: dict[bytes, int]) -> dict[str, Any]:
         "pool_sats": ms.pool_sats,
         "dreybits_total": exp.dreybits_total,
         "allocation_sha256": _hx(exp.sha256),
-        "month_root": _hx(exp.month_root),
-        "commitment": _hx(exp.commitment.to_bytes(32, "big")) if not exp.overflow else None,
+        # A month without quorum or in overflow has no result: it fails with leaf 0 (§4).
+        "month_root": None if ms.outcome == "no_quorum" else _hx(exp.month_root),
+        "commitment": None
+        if exp.overflow or ms.outcome == "no_quorum"
+        else _hx(exp.commitment.to_bytes(32, "big")),
         "outcome": ms.outcome,
         "decided_height": ms.decided_height,
         "accepted_round": ms.accepted_round,
@@ -303,13 +307,11 @@ def cross_check(sim: Simulation) -> list[str]:
         if ms is None:
             problems.append(f"{label}: month {t.month} not evaluated")
             continue
-        if t.spec.name == "withdraw_below_min":
-            actor = key_of[t.actors["withdraw"][0]]
-            if actor in ms.eligible:
-                problems.append(f"{label}: actuary {t.actors['withdraw'][0]} still eligible")
+        if t.spec.name in WITHDRAWING:
+            problems += _withdraw_problems(label, t.actors["withdraw"], ms, key_of)
             continue
-        if t.spec.name == "honest":
-            continue
+        if t.spec.name in ("honest", *STRANGER_SCENARIOS):
+            continue  # the stranger's inscriptions are checked by their expected status
         if t.spec.round >= len(ms.rounds):
             problems.append(f"{label}: round {t.spec.round} does not exist")
             continue
@@ -327,6 +329,7 @@ def cross_check(sim: Simulation) -> list[str]:
             if not unrevealed:
                 problems.append(f"{label}: no package left unrevealed")
     problems += _honest_problems(sim)
+    problems += _expected_statuses(sim)
     if problems:
         raise InconsistentOutcomeError("; ".join(problems))
     return warnings
@@ -380,12 +383,63 @@ def _took_effect(
             return pkg.valid
         # v1: a system v1 does not know; not counted, no offence.
         return pkg.problem == "unknown_proof_system" and not pkg.agrees
+    if intent in _REFUSED:
+        return all(sim.state.statuses.get(i) == _REFUSED[intent] for i in ids)  # type: ignore[union-attr]
+    if intent == "bad_vrf":
+        status = sim.state.statuses.get(ids[0])  # type: ignore[index]
+        return status == ("quarantined", "bad_vrf_proof") and ("vrf_withheld", actor) in offences
+    if intent == "not_owed_share":
+        return any(e.shares_id == ids[0] and e.reason == "not_owed" for e in rs.ledger)  # type: ignore[index]
+    if intent in ("wrong_secondary", "key_reuse"):
+        pkg = rs.package(ids[0])  # type: ignore[index]
+        offence = "wrong_secondary_result" if intent == "wrong_secondary" else "key_reuse"
+        outcome_ok = pkg is not None and (
+            (pkg.outcome == "result" and not pkg.valid)
+            if intent == "wrong_secondary"
+            else pkg.outcome == "key_reuse"
+        )
+        return outcome_ok and (offence, actor) in offences
     if intent == "few_shares":
         return ("withheld_share", actor) in offences
     if intent == "reorg":
         moved = [r for r in sim.reorgs if r["package"] == ids[0]]  # type: ignore[index]
         return bool(moved) and moved[0]["to_height"] not in (None, moved[0]["from_height"])
     return True
+
+
+#: Status every inscription of these intents must get (the impostor's refused messages).
+_REFUSED = {
+    "late_vrf": ("ignored", None),
+    "impostor_lead": ("quarantined", "not_lead"),
+    "bad_part": ("quarantined", "bad_part_index"),
+    "lead_secondary": ("quarantined", "not_secondary"),
+    "bad_kem": ("quarantined", "bad_kem"),
+}
+
+
+def _withdraw_problems(
+    label: str, withdrawn: list[int], ms: MonthState, key_of: dict[int, bytes]
+) -> list[str]:
+    """Withdrawn members are not eligible; ``under_threshold`` / ``no_quorum`` months say so."""
+    out = [f"{label}: actuary {i} still eligible" for i in withdrawn if key_of[i] in ms.eligible]
+    if label.startswith("under_threshold") and not ms.under_threshold:
+        out.append(f"{label}: {ms.month} is not under the threshold (E = {ms.E})")
+    if label.startswith("no_quorum") and ms.outcome != "no_quorum":
+        out.append(f"{label}: {ms.month} is {ms.outcome}, not no_quorum")
+    return out
+
+
+def _expected_statuses(sim: Simulation) -> list[str]:
+    """Inscriptions recorded with the status their poster expected (the stranger's)."""
+    out = []
+    for item in sim.registry.items:
+        expect = item.detail.get("expect")
+        if expect is None:
+            continue
+        got = sim.state.statuses.get(item.id)
+        if got is None or list(got) != expect:
+            out.append(f"{item.intent} {item.id}: expected {expect}, got {got}")
+    return out
 
 
 #: What the verifier says of each ``forged_proof`` defect under v1.1.

@@ -2,7 +2,8 @@
 
 Scenarios are written ``NAME[@MONTH[.ROUND]]`` (MONTH counts from 1 within the run, ROUND from
 0, default ``@1.0``), comma-separated, e.g. ``silent_lead@1,early_secondary@1.1,reorg@3``.
-``all`` expands to :data:`ALL_SCENARIOS_PLAN` (every scenario spread over three months). A
+``all`` expands to :data:`ALL_SCENARIOS_PLAN` (every scenario spread over three months),
+``hostile`` to :data:`HOSTILE_PLAN` (the hostile-coverage months). A
 scenario at round r > 0 needs a failing scenario (``silent_lead`` or ``wrong_table``) at every
 earlier round of that month, otherwise the round never exists; this is checked here.
 """
@@ -20,6 +21,8 @@ from devnet.simulate.errors import ScenarioError
 __all__ = [
     "ALL_SCENARIOS_PLAN",
     "FAILING",
+    "HOSTILE_PLAN",
+    "MONTH_SCENARIOS",
     "ROUND_SCENARIOS",
     "SCENARIOS",
     "DevnetParams",
@@ -44,6 +47,18 @@ ScenarioName = Literal[
     "reorg",
     "few_shares",
     "forged_proof",
+    # Hostile coverage (docs/simulator.md "Hostile months"): every rule reached from chain bytes.
+    "stranger",
+    "replay",
+    "bad_vrf",
+    "impostor",
+    "wrong_secondary",
+    "key_reuse",
+    "forged_publication",
+    "bindings",
+    "params_replay",
+    "under_threshold",
+    "no_quorum",
 ]
 SCENARIOS: tuple[str, ...] = get_args(ScenarioName)
 #: How the devnet's results prove their months root: protocol v1's ``recompute`` (no proof; the
@@ -53,14 +68,36 @@ ProofSystem = Literal["recompute", "groth16"]
 
 #: Scenarios that make their round fail (so that round r + 1 exists).
 FAILING = ("silent_lead", "wrong_table")
-#: Scenarios acted out inside a round (the others are month-level: honest, withdraw_below_min).
-ROUND_SCENARIOS = tuple(s for s in SCENARIOS if s not in ("honest", "withdraw_below_min"))
+#: Scenarios of a whole month (no round): the others are acted out inside a round.
+MONTH_SCENARIOS = (
+    "honest",
+    "withdraw_below_min",
+    "forged_publication",
+    "bindings",
+    "params_replay",
+    "under_threshold",
+    "no_quorum",
+)
+ROUND_SCENARIOS = tuple(s for s in SCENARIOS if s not in MONTH_SCENARIOS)
 
 #: ``all``: every scenario, spread so that each month and round stays playable with 9 actuaries.
 ALL_SCENARIOS_PLAN = (
     "silent_lead@1.0,early_secondary@1.1,premature_share@1.1,forged_share@1.1,"
     "wrong_table@2.0,forged_proof@2.0,lazy_copier@2.1,late_secondary@2.1,"
     "withdraw_below_min@3,few_shares@3.0,reorg@3.0,honest@3"
+)
+
+#: ``hostile``: five months with 9 actuaries and ``max_rounds`` 2 in which every quarantine
+#: reason the chain can reach, every offence, message and share-entry status and month outcome
+#: occurs (docs/simulator.md "Hostile months"): strangers, replays and impostors in month 1, a
+#: rejected round and the offences of a second round in month 2, copies in a month that fails
+#: both its rounds, a month under the threshold and one without quorum.
+HOSTILE_PLAN = (
+    "stranger@1.0,replay@1.0,bad_vrf@1.0,impostor@1.0,premature_share@1.0,forged_share@1.0,"
+    "few_shares@1.0,bindings@1,params_replay@1,forged_publication@1,"
+    "wrong_table@2.0,key_reuse@2.1,wrong_secondary@2.1,"
+    "wrong_table@3.0,lazy_copier@3.0,early_secondary@3.0,late_secondary@3.0,silent_lead@3.1,"
+    "under_threshold@4,no_quorum@5"
 )
 
 
@@ -179,6 +216,8 @@ def parse_scenarios(text: str) -> tuple[ScenarioSpec, ...]:
     for x in (x.strip() for x in text.split(",")):
         if x == "all":
             items += ALL_SCENARIOS_PLAN.split(",")
+        elif x == "hostile":
+            items += HOSTILE_PLAN.split(",")
         elif x:
             items.append(x)
     specs: list[ScenarioSpec] = []
@@ -196,7 +235,7 @@ def parse_scenarios(text: str) -> tuple[ScenarioSpec, ...]:
                 raise ScenarioError(f"{item!r}: expected NAME@MONTH[.ROUND]") from None
         if month < 1 or rnd < 0:
             raise ScenarioError(f"{item!r}: months count from 1, rounds from 0")
-        if name in ("honest", "withdraw_below_min") and rnd:
+        if name in MONTH_SCENARIOS and rnd:
             raise ScenarioError(f"{item!r}: {name} is a month-level scenario (no round)")
         specs.append(ScenarioSpec(name, month, rnd))  # type: ignore[arg-type]
     check_scenarios(specs)

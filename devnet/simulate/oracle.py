@@ -1187,6 +1187,11 @@ class Oracle:
             assert isinstance(msg, LeadPart)
             if msg.actuary != rs.lead:
                 return ("quarantined", "not_lead")
+            lp = rs.lead_package
+            if lp is not None:
+                parts = lp.pm.message.parts  # type: ignore[union-attr]
+                if parts is None or msg.index >= parts:
+                    return ("quarantined", "bad_part_index")
             if rs.parts.get(msg.index) is pm:
                 return ("valid", None)
             return ("duplicate", None) if msg.index in rs.parts else ("ignored", None)

@@ -34,13 +34,14 @@ from devnet.simulate.calendar import SETUP_BLOCKS, TimePlan, add_months
 from devnet.simulate.ceremony import Contributor
 from devnet.simulate.config import SimulationConfig
 from devnet.simulate.customers import MAX_DEPOSIT, Customers
-from devnet.simulate.director import Director
+from devnet.simulate.director import STRANGER_SCENARIOS, Director
 from devnet.simulate.errors import ScenarioError, SimulationError
+from devnet.simulate.hostile import Stranger
 from devnet.simulate.identity import NetworkIdentity
 from devnet.simulate.oracle import MonthState, Oracle, RoundState, State
 from devnet.simulate.posting import Registry, aux_for, envelope_of, inscribe
 from devnet.simulate.public import PublicComputations
-from devnet.simulate.view import ChainView
+from devnet.simulate.view import ChainView, Posted
 from devnet.tx.wallet import Wallet
 from drey.crypto.groth16 import Verifier, VerifyingKey
 from drey.crypto.paillier import PaillierDealing, generate_key
@@ -222,6 +223,11 @@ class Simulation:
             chain.add_wallet(wallet)
         self.founder_wallet = Wallet(chain.seed, name="founder")
         chain.add_wallet(self.founder_wallet)
+        # The stranger exists only in runs that play its scenarios (others keep their blocks).
+        self.stranger_wallet: Wallet | None = None
+        if any(s.name in STRANGER_SCENARIOS for s in cfg.scenarios):
+            self.stranger_wallet = Wallet(chain.seed, name="stranger")
+            chain.add_wallet(self.stranger_wallet)
         snapshots = self.plan.planned_snapshots(cfg.months)
         bounds = [self.plan.params_height, *snapshots]
         self.customers = Customers(
@@ -246,6 +252,8 @@ class Simulation:
         for c in self.clients:
             outputs += [TxOut(5 * COIN, c.wallet.script_pubkey)] * 3
         outputs.append(TxOut(COIN, self.founder_wallet.script_pubkey))
+        if self.stranger_wallet is not None:
+            outputs += [TxOut(2 * COIN, self.stranger_wallet.script_pubkey)] * 16
         available = chain.wallet.balance(height=h)
         if sum(o.value for o in outputs) + COIN > available:
             raise ScenarioError(
@@ -433,6 +441,26 @@ class Simulation:
             threshold=cfg.threshold_value,
         )
         self.state = self.oracle.evaluate(self.view)
+        self.stranger: Stranger | None = None
+        if self.stranger_wallet is not None:
+            self.stranger = Stranger(
+                seed,
+                wallet=self.stranger_wallet,
+                triggers=self.director.stranger_scenarios(),
+                founder_sign=self._founder_sign,
+                first_params=self._first_params,
+            )
+
+    def _founder_sign(self, params: Params) -> Params:
+        signed = params.signed(
+            self.founder_secret, aux_rand=aux_for(self.founder_secret, params.digest())
+        )
+        assert isinstance(signed, Params)
+        return signed
+
+    def _first_params(self) -> Posted:
+        assert self.view.params is not None
+        return self.view.params
 
     # ------------------------------------------------------------------------------------
     def _context(self, height: int, state: State) -> StepContext:
@@ -481,6 +509,8 @@ class Simulation:
             ).digest(),
         )
         per_client = [(c, c.step(ctx)) for c in order]
+        if self.stranger is not None:
+            users = users + self.stranger.step(ctx)
         self.timings["actuaries"] = self.timings.get("actuaries", 0.0) + _time.perf_counter() - t1
         return users, per_client
 

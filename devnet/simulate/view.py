@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from btc.ord import Inscription
 from btc.scan import scan_block
 from devnet.chain import Chain
+from devnet.simulate.errors import ScenarioError
 from drey.formula import FormulaPart
 from drey.messages import (
     Message,
@@ -246,8 +247,10 @@ class ChainView:
                 assert isinstance(pm.message, Quarantine)
                 self.base_status[pm.id] = ("quarantined", pm.message.reason)
                 continue
-            if kind in ("params", "formula", "circuit"):
+            if kind in ("formula", "circuit") or (kind == "params" and self.params is None):
                 self.base_status[pm.id] = ("valid", None)
+            elif kind == "params":
+                self.base_status[pm.id] = self._later_params(pm)
             if kind == "circuit_contribution":
                 self.base_status[pm.id] = ("ignored", None)
             self.by_kind.setdefault(kind, []).append(pm)
@@ -257,6 +260,8 @@ class ChainView:
                 self.params = pm
                 self.vault_scripts = msg.vault
                 self._mark_contributions(msg)
+            elif kind == "params":
+                pass  # a later params: judged above
             elif kind in ("formula", "circuit"):
                 self.manifests[pm.id] = pm
             elif kind in ("stake", "plan"):
@@ -274,6 +279,23 @@ class ChainView:
                 by_tx_outputs.setdefault(holding.txid, []).append(holding)
             for txid, pms in per_tx.items():
                 self._bind(height, txid, pms, by_tx_outputs.get(txid, []))
+
+    def _later_params(self, pm: Posted) -> tuple[str, str | None]:
+        """§2 for a params after the first: an effective_month is required (``bad_params``)
+        and must come after every earlier one (``stale_params``). The devnet follows one
+        params: a later one that could be valid (a roster rotation) is not modelled."""
+        assert self.params is not None and isinstance(pm.message, Params)
+        first = self.params.message
+        assert isinstance(first, Params)
+        effective = pm.message.effective_month
+        if effective is None:
+            return ("quarantined", "bad_params")
+        if effective <= first.first_month:
+            return ("quarantined", "stale_params")
+        raise ScenarioError(
+            f"params {pm.id} could take effect in {effective}: the devnet's bookkeeping "
+            "follows a single params (no roster rotation)"
+        )
 
     def _mark_contributions(self, params: Params) -> None:
         """v1.1 §5: the phase-2 steps the params' circuit lists, each at its roster position

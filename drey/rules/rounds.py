@@ -711,7 +711,10 @@ def evaluate_round(
     if seed_height > tip:
         return work.output(known, msgs)
     seed_hash = ctx.chain.block_hash(seed_height)
-    known = replace(known, seed_hash=seed_hash)
+    # Results are public for round r iff a package of an earlier round was revealed by G_r:
+    # known at G_r, whatever the round reaches.
+    post_reveal = any(h <= seed_height for h in prior.reveal_heights)
+    known = replace(known, seed_hash=seed_hash, post_reveal=post_reveal)
 
     # VRF window (§4): the counted VRFs, then R and the elected lead.
     vrf_end = seed_height + p.vrf_window
@@ -817,8 +820,7 @@ def _race_and_shares(led: _Led, work: _Work, known: RoundEvaluation) -> RoundOut
         package, lead=lead, counting=race.entries.counting, close=race.close, rs=rs
     )
     work.put(owed.ignored)
-    post_reveal = any(h <= known.seed_height for h in prior.reveal_heights)
-    known = replace(known, race=owed.race, late=owed.late, post_reveal=post_reveal)
+    known = replace(known, race=owed.race, late=owed.late)
 
     # Share window (§8): out-of-window shares, then (once the owed set is final) the ledger.
     window = share_window(msgs.shares, roster_index=ctx.roster_index, rs=rs, share_end=share_end)

@@ -86,12 +86,23 @@ def compare(
     return d.out
 
 
+def _outcome(row: dict[str, Any]) -> str:
+    """The answer key names a failure at B_M by its cause (§4): ``no_quorum`` or ``overflow``;
+    the warehouse's months say ``failed`` with the flag."""
+    if row["outcome"] == "failed" and row["no_quorum"]:
+        return "no_quorum"
+    if row["outcome"] == "failed" and row["overflow"]:
+        return "overflow"
+    return str(row["outcome"])
+
+
 def _month_fields(d: _Diff, month: str, m: dict[str, Any], row: dict[str, Any]) -> None:
     """The month's snapshot, start, outcome, sizes and roots (§4, §7, §9)."""
     d.fields(
         month,
         [
-            ("outcome", m["outcome"], row["outcome"]),
+            ("outcome", m["outcome"], _outcome(row)),
+            ("no_quorum", m["E"] == 0, row["no_quorum"]),
             ("prev_snapshot", m["S_prev"], row["prev_snapshot"]),
             ("snapshot", m["S"], row["snapshot"]),
             ("start_height", m["B"], row["start_height"]),
