@@ -122,3 +122,67 @@ CREATE VIEW redistribution AS SELECT * FROM data.redistribution;
 CREATE VIEW verification AS SELECT * FROM data.verification;
 
 CREATE VIEW warehouse_info AS SELECT * FROM data.build_info;
+
+-- Rule coverage --------------------------------------------------------------------------
+
+-- Every status, reason, offence and month outcome the rules can answer (the closed sets of
+-- drey/rules/reasons.py and drey/messages/reasons.py; a test keeps them equal), with how often
+-- and in which months this chain reached it. known = false: seen but not in the sets.
+CREATE VIEW rule_coverage AS
+WITH vocabulary AS (
+    SELECT 'message_status' AS category, unnest(['valid', 'early', 'late', 'duplicate', 'ignored',
+        'premature', 'unrevealed', 'quarantined', 'pending']) AS value
+    UNION ALL
+    SELECT 'quarantine_reason' AS category, unnest(['bad_cbor', 'bad_content_type', 'bad_field',
+        'bad_kem', 'bad_metaprotocol', 'bad_params', 'bad_part_index', 'bad_signature',
+        'bad_version', 'bad_vrf_proof', 'body_hash_mismatch', 'copy', 'duplicate_key',
+        'forbidden_cbor', 'has_content_encoding', 'has_delegate', 'insufficient_signatures',
+        'key_reuse', 'missing_body', 'missing_field', 'missing_metadata', 'multiple_bindings',
+        'non_canonical_cbor', 'not_a_map', 'not_accepted_result', 'not_eligible', 'not_lead',
+        'not_roster', 'not_secondary', 'outpoint_mismatch', 'owner_mismatch', 'stale_params',
+        'too_deep', 'unknown_field', 'unknown_kind']) AS value
+    UNION ALL
+    SELECT 'share_entry_status' AS category, unnest(['valid', 'duplicate', 'premature', 'ignored',
+        'quarantined', 'pending']) AS value
+    UNION ALL
+    SELECT 'share_entry_reason' AS category, unnest(['bad_share', 'bad_proof',
+        'invalid_share_proof', 'not_owed']) AS value
+    UNION ALL
+    SELECT 'offence' AS category, unnest(['missed_lead', 'invalid_lead_result',
+        'wrong_secondary_result', 'copy', 'key_reuse', 'premature_share',
+        'invalid_share_proof', 'withheld_share', 'vrf_withheld']) AS value
+    UNION ALL
+    SELECT 'month_outcome' AS category, unnest(['accepted', 'failed', 'pending', 'no_quorum',
+        'overflow', 'under_threshold']) AS value
+),
+seen AS (
+    SELECT 'message_status' AS category, status AS value, month FROM data.message_statuses
+    UNION ALL
+    SELECT 'message_status', 'quarantined', NULL FROM data.quarantine
+    UNION ALL
+    SELECT 'quarantine_reason', reason, month FROM quarantine
+    UNION ALL
+    SELECT 'share_entry_status', status, month FROM data.decryption_shares
+    UNION ALL
+    SELECT 'share_entry_reason', reason, month FROM data.decryption_shares WHERE reason IS NOT NULL
+    UNION ALL
+    SELECT 'offence', offence, month FROM data.penalties
+    UNION ALL
+    SELECT 'month_outcome', outcome, month FROM data.months
+    UNION ALL
+    SELECT 'month_outcome', 'no_quorum', month FROM data.months WHERE no_quorum
+    UNION ALL
+    SELECT 'month_outcome', 'overflow', month FROM data.months WHERE overflow
+    UNION ALL
+    SELECT 'month_outcome', 'under_threshold', month FROM data.months WHERE under_threshold
+),
+counted AS (
+    SELECT category, value, count(*) AS occurrences,
+           list_sort(list_distinct(list(month) FILTER (WHERE month IS NOT NULL))) AS months
+    FROM seen GROUP BY ALL
+)
+SELECT category, value, v.category IS NOT NULL AS known,
+       coalesce(c.occurrences, 0) AS occurrences, coalesce(c.months, []) AS months
+FROM vocabulary v
+FULL JOIN counted c USING (category, value)
+ORDER BY category, value;

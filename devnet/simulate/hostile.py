@@ -41,6 +41,7 @@ from devnet.simulate.posting import aux_for, envelope_of, inscribe
 from devnet.simulate.view import Posted
 from devnet.tx.taproot import p2tr_script
 from devnet.tx.wallet import Coin, Wallet
+from drey.cbor import decode_cbor, encode_cbor
 from drey.crypto import ecvrf
 from drey.crypto.package import lead_part_ad, package_ad, seal, seal_part
 from drey.election import vrf_alpha
@@ -73,6 +74,25 @@ MALFORMED: tuple[tuple[str, dict[str, object], Expect], ...] = (
         ("quarantined", "unknown_kind"),
     ),
     ("text_body", {"body": b"hello", "content_type": "text/plain"}, ("quarantined", "bad_content_type")),
+    ("forbidden", {"body": b"\xff\x00", "content_type": "application/cbor"}, ("quarantined", "forbidden_cbor")),
+    ("not_a_map", {"body": b"\x01", "content_type": "application/cbor"}, ("quarantined", "not_a_map")),
+    ("version", {"body": bytes.fromhex("a2617602646b696e6463767266"), "content_type": "application/cbor"},
+     ("quarantined", "bad_version")),
+    ("twice", {"body": bytes.fromhex("a2617601617601"), "content_type": "application/cbor"},
+     ("quarantined", "duplicate_key")),
+    ("long_head", {"body": bytes.fromhex("a161761801"), "content_type": "application/cbor"},
+     ("quarantined", "non_canonical_cbor")),
+    ("deep", {"body": bytes.fromhex("a16176") + b"\x81" * 17 + b"\x01", "content_type": "application/cbor"},
+     ("quarantined", "too_deep")),
+    ("fields", {"body": bytes.fromhex("a2617601646b696e6463767266"), "content_type": "application/cbor"},
+     ("quarantined", "missing_field")),
+    ("no_body", {"body": None, "content_type": "application/cbor"}, ("quarantined", "missing_body")),
+    ("no_metadata", {"body": b"PAR1", "content_type": "application/vnd.apache.parquet"},
+     ("quarantined", "missing_metadata")),
+    ("delegate", {"body": b"\xa0", "content_type": "application/cbor", "delegate": "00" * 32 + "i0"},
+     ("quarantined", "has_delegate")),
+    ("drey_2", {"body": b"\xa0", "content_type": "application/cbor", "metaprotocol": "drey/2"},
+     ("quarantined", "bad_metaprotocol")),
     (
         "encoded",
         {"body": b"\xa0", "content_type": "application/cbor", "content_encoding": "br"},
@@ -179,7 +199,7 @@ class Stranger:
         not_eligible: Expect = ("quarantined", "not_eligible")
         if rs.seed_hash is not None and h > rs.G and self._once(t, "open"):
             for what, fields, expect in MALFORMED:
-                env = Envelope(metaprotocol="drey/1", **fields)  # type: ignore[arg-type]
+                env = Envelope(**{"metaprotocol": "drey/1", **fields})  # type: ignore[arg-type]
                 txs += self._post(
                     ctx, t, [env], intent=f"malformed_{what}", kind="malformed", expect=expect
                 )
@@ -188,6 +208,10 @@ class Stranger:
             txs += self._post(
                 ctx, t, [envelope_of(vrf)], intent="stranger_vrf", kind="vrf", expect=not_eligible
             )
+            for what, env, expect in _altered(vrf):
+                txs += self._post(
+                    ctx, t, [env], intent=f"malformed_{what}", kind="malformed", expect=expect
+                )
             own = self._signed_params(ctx)
             txs += self._post(
                 ctx,
@@ -242,7 +266,7 @@ class Stranger:
                 kind="shares",
                 expect=("quarantined", "not_roster"),
             )
-        return txs  # fmt: skip
+        return txs
 
     def _signed_params(self, ctx: StepContext) -> Params:
         first = self._first_params().message
@@ -395,7 +419,7 @@ class Stranger:
                 lead_input=coin,
                 extra_outputs=vault,
             )
-        return txs  # fmt: skip
+        return txs
 
     def _two_coins(self, h: int) -> tuple[Coin, Coin]:
         """A coin to spend first and another one only to be named (released again)."""
@@ -462,7 +486,13 @@ class Stranger:
             kind="allocation",
             expect=("quarantined", "insufficient_signatures"),
         )
-        return txs  # fmt: skip
+        env = envelope_of(real)
+        other_body = replace(env, body=(env.body or b"") + b"\x00")
+        txs += self._post(
+            ctx, t, [other_body], intent="allocation_other_body", kind="malformed",
+            expect=("quarantined", "body_hash_mismatch"),
+        )  # fmt: skip
+        return txs
 
 
 def _copy(pm: Posted) -> Envelope:
@@ -474,6 +504,19 @@ def _copy(pm: Posted) -> Envelope:
         metaprotocol=insc.metaprotocol_raw,
         metadata=insc.metadata,
     )
+
+
+def _altered(msg: Message) -> list[tuple[str, Envelope, Expect]]:
+    """``msg`` re-encoded with a field it does not know, and with a month out of range."""
+    env = envelope_of(msg)
+    fields = decode_cbor(env.body or b"")
+    assert isinstance(fields, dict)
+    extra = encode_cbor({**fields, "zz": 1})
+    bad_month = encode_cbor({**fields, "month": "2024-13"})
+    return [
+        ("unknown_field", replace(env, body=extra), ("quarantined", "unknown_field")),
+        ("bad_field", replace(env, body=bad_month), ("quarantined", "bad_field")),
+    ]
 
 
 def _during(ctx: StepContext, month: str) -> bool:

@@ -180,7 +180,7 @@ class ChainView:
                 )
                 wasm.append((found.id, height, part))
                 continue
-            if insc.metaprotocol_raw != b"drey/1":
+            if not _drey_like(insc.metaprotocol_raw):
                 continue
             msg = parse_message(
                 content_type=insc.content_type_raw,
@@ -358,3 +358,14 @@ class ChainView:
 
     def unspent_vault(self, holdings: Iterable[Holding]) -> list[Holding]:
         return [h for h in holdings if h.spent is None]
+
+
+def _drey_like(metaprotocol: bytes | None) -> bool:
+    """A Drey candidate as the warehouse selects them (``drey/…`` in any case, trimmed): the
+    ones other than ``drey/1`` are refused as ``bad_metaprotocol``, not overlooked."""
+    if metaprotocol is None:
+        return False
+    try:
+        return metaprotocol.decode().strip().lower().startswith("drey/")
+    except UnicodeDecodeError:
+        return False

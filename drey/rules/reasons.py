@@ -70,6 +70,7 @@ EntryReason = Literal[
     "bad_proof",  # z not of the exact width
     "invalid_share_proof",  # the proof does not verify
     "not_owed",  # package is not a lead/race/late package of the round
+    "not_roster",  # the shares message is by a key outside the roster (its entries with it)
 ]
 
 Offence = Literal[

@@ -793,11 +793,10 @@ class _Led:
 
 def _race_and_shares(led: _Led, work: _Work, known: RoundEvaluation) -> RoundOutput:
     """Race (§8), then the share window and the shares ledger."""
-    ctx, round, msgs, prior, lead, package = (
+    ctx, round, msgs, lead, package = (
         led.ctx,
         led.round,
         led.msgs,
-        led.prior,
         led.lead,
         led.package,
     )

@@ -69,7 +69,8 @@ def decode_datadir(datadir: Path, *, founder: bytes, vault: list[bytes]) -> Deco
                     )
                 )
                 continue
-            if insc.metaprotocol_raw != b"drey/1":
+            meta = (insc.metaprotocol_raw or b"").decode("utf-8", "replace").strip().lower()
+            if not meta.startswith("drey/"):  # the warehouse's selection (drey/2: refused)
                 continue
             msg = parse_message(
                 content_type=insc.content_type_raw,
