@@ -146,7 +146,7 @@ WITH vocabulary AS (
         'quarantined', 'pending']) AS value
     UNION ALL
     SELECT 'share_entry_reason' AS category, unnest(['bad_share', 'bad_proof',
-        'invalid_share_proof', 'not_owed']) AS value
+        'invalid_share_proof', 'not_owed', 'not_roster']) AS value
     UNION ALL
     SELECT 'offence' AS category, unnest(['missed_lead', 'invalid_lead_result',
         'wrong_secondary_result', 'copy', 'key_reuse', 'premature_share',

@@ -198,3 +198,32 @@ def test_every_view_and_column_is_documented(db) -> None:
         columns = [d[0] for d in db.execute(f"select * from {view} limit 0").description]
         missing += [f"{view}.{c}" for c in columns if not re.search(rf"\b{c}\b", described)]
     assert missing == [], "\n".join(missing)
+
+
+def test_rule_coverage_lists_the_closed_sets(db) -> None:
+    """The vocabulary of ``rule_coverage`` is the rules' and the message layer's closed sets."""
+    from typing import get_args
+
+    from drey.messages.reasons import QUARANTINE_REASONS
+    from drey.rules.reasons import FINAL_STATUSES, OFFENCES, RULE_REASONS, EntryReason, EntryStatus
+
+    known: dict[str, set[str]] = {}
+    for category, value in db.execute(
+        "select category, value from rule_coverage where known"
+    ).fetchall():
+        known.setdefault(category, set()).add(value)
+    assert known == {
+        "message_status": {*FINAL_STATUSES, "pending"},
+        "quarantine_reason": QUARANTINE_REASONS | RULE_REASONS,
+        "share_entry_status": set(get_args(EntryStatus)),
+        "share_entry_reason": set(get_args(EntryReason)),
+        "offence": set(OFFENCES),
+        "month_outcome": {
+            "accepted",
+            "failed",
+            "pending",
+            "no_quorum",
+            "overflow",
+            "under_threshold",
+        },
+    }

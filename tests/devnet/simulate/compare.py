@@ -70,11 +70,7 @@ def rules_months(ev: Any, index: dict[str, int]) -> list[dict[str, Any]]:
                 "month_root": None if m.month_root is None else m.month_root.hex(),
                 "pool_sats": m.pool_sats,
                 # The answer key names a failure at B_M by its cause (§4).
-                "outcome": "no_quorum"
-                if m.no_quorum
-                else "overflow"
-                if m.overflow
-                else m.outcome,
+                "outcome": "no_quorum" if m.no_quorum else "overflow" if m.overflow else m.outcome,
                 "decided_height": m.decided_height,
                 "accepted_round": m.accepted_round,
                 "months_root": None if m.months_root is None else m.months_root.hex(),

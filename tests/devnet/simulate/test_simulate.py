@@ -16,6 +16,7 @@ import pytest
 from devnet.chain import Chain
 from devnet.cli import main as devnet_main
 from devnet.simulate import SCENARIOS, ScenarioError, ScenarioSpec, parse_scenarios
+from devnet.simulate.config import DevnetParams
 from drey.messages import Quarantine
 from drey.rules import Evaluation
 
@@ -354,6 +355,33 @@ def test_twelve_months_every_scenario_match_the_rules_engine(tmp_path: Path) -> 
     )
     assert r.report.warnings == ()
     assert [m["outcome"] for m in r.key["months"]] == ["accepted"] * 12
+    ev = rules_evaluation(r)
+    assert month_differences(r, ev) == []
+    assert penalty_differences(r, ev) == ([], [])
+    assert status_differences(r, ev) == []
+
+
+def test_hostile_months_match_the_rules_engine(tmp_path: Path) -> None:
+    """The ``hostile`` plan (max_rounds 2): every stranger act got the status it expected
+    (the cross-check raises otherwise), the months end as planned, and the rules engine on the
+    decoded chain agrees with the bookkeeping on months, penalties and every status."""
+    r = run(
+        tmp_path / "hostile",
+        months=5,
+        actuaries=9,
+        users=12,
+        seed="hostile",
+        scenarios=parse_scenarios("hostile"),
+        params=DevnetParams(max_rounds=2),
+    )
+    assert r.report.warnings == ()
+    assert [m["outcome"] for m in r.key["months"]] == [
+        "accepted", "accepted", "failed", "accepted", "no_quorum",
+    ]  # fmt: skip
+    assert r.key["months"][3]["under_threshold"] is True
+    expected = [i for i in r.inscriptions if "expect" in i.get("detail", {})]
+    assert len(expected) > 40
+    assert all([i["status"], i["reason"]] == i["detail"]["expect"] for i in expected)
     ev = rules_evaluation(r)
     assert month_differences(r, ev) == []
     assert penalty_differences(r, ev) == ([], [])
