@@ -1133,6 +1133,8 @@ class Oracle:
                     continue
                 statuses[pm.id] = self._status(kind, pm, ms, rs, roster, vrf_keys)
 
+    # Long on purpose: §1's status of each round message kind, one branch per kind in the
+    # order the rules engine checks them, so the two can be read side by side.
     def _status(
         self,
         kind: str,
