@@ -68,6 +68,7 @@ __all__ = [
     "Board",
     "Operator",
     "StepContext",
+    "month_offset",
     "seeded_rng",
 ]
 
@@ -304,7 +305,7 @@ class ActuaryClient:
             txs += self._stake(ctx, 0, self.stake_amount)
         for month, why in sorted(ctx.withdraw_months(self.key).items()):
             # Withdraw the main stake output during M (after S_{M−1}), stake again after S_M.
-            i = _month_offset(st, month)
+            i = month_offset(st, month)
             if i is None:
                 continue
             if ("withdraw", month) not in self._sent and len(st.snapshots) > i:
@@ -605,11 +606,9 @@ class ActuaryClient:
         if bad:
             proof = proof[:40] + bytes([proof[40] ^ 1]) + proof[41:]
         vrf = self._sign(Vrf(month=month, round=r, actuary=self.key, proof=proof))
-        key, intent = (("late_vrf", month, r), "late_vrf") if late else (("vrf", month, r), "")
-        return self._post(
-            ctx, [vrf], key=key, kind="vrf", month=month, rnd=r,
-            intent=intent or ("bad_vrf" if bad else "honest"),
-        )  # fmt: skip
+        intent = "late_vrf" if late else "bad_vrf" if bad else "honest"
+        key = ("late_vrf" if late else "vrf", month, r)
+        return self._post(ctx, [vrf], key=key, kind="vrf", month=month, rnd=r, intent=intent)
 
     def _impostor_step(
         self, ctx: StepContext, ms: MonthState, rs: RoundState, roles: frozenset[str]
@@ -894,7 +893,7 @@ def _defective(proof: Proof, defect: ProofDefect) -> Proof:
     return Proof(proof.system, tuple(sorted(parts.items())))
 
 
-def _month_offset(st: State, month: str) -> int | None:
+def month_offset(st: State, month: str) -> int | None:
     """Index i of ``month`` such that ``st.snapshots[i]`` is S_{M−1} (i = 0 for the first)."""
     if st.resolved is None:
         return None

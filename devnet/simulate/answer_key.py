@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from devnet.simulate.director import STRANGER_SCENARIOS, WITHDRAWING
+from devnet.simulate.director import STRANGER_SCENARIOS, WITHDRAWING, Trigger
 from devnet.simulate.errors import InconsistentOutcomeError
 from devnet.simulate.oracle import MonthState, Package, RoundState, State
 
@@ -308,7 +308,7 @@ def cross_check(sim: Simulation) -> list[str]:
             problems.append(f"{label}: month {t.month} not evaluated")
             continue
         if t.spec.name in WITHDRAWING:
-            problems += _withdraw_problems(label, t.actors["withdraw"], ms, key_of)
+            problems += _withdraw_problems(t, ms, key_of)
             continue
         if t.spec.name in ("honest", *STRANGER_SCENARIOS):
             continue  # the stranger's inscriptions are checked by their expected status
@@ -417,14 +417,13 @@ _REFUSED = {
 }
 
 
-def _withdraw_problems(
-    label: str, withdrawn: list[int], ms: MonthState, key_of: dict[int, bytes]
-) -> list[str]:
+def _withdraw_problems(t: Trigger, ms: MonthState, key_of: dict[int, bytes]) -> list[str]:
     """Withdrawn members are not eligible; ``under_threshold`` / ``no_quorum`` months say so."""
+    label, withdrawn = t.spec.label(), t.actors["withdraw"]
     out = [f"{label}: actuary {i} still eligible" for i in withdrawn if key_of[i] in ms.eligible]
-    if label.startswith("under_threshold") and not ms.under_threshold:
+    if t.spec.name == "under_threshold" and not ms.under_threshold:
         out.append(f"{label}: {ms.month} is not under the threshold (E = {ms.E})")
-    if label.startswith("no_quorum") and ms.outcome != "no_quorum":
+    if t.spec.name == "no_quorum" and ms.outcome != "no_quorum":
         out.append(f"{label}: {ms.month} is {ms.outcome}, not no_quorum")
     return out
 

@@ -33,8 +33,9 @@ from dataclasses import replace
 
 from btc import Transaction, TxOut
 from btc.ord.envelope import Envelope
-from devnet.simulate.actors import StepContext, secret_for, seeded_rng
+from devnet.simulate.actors import StepContext, month_offset, secret_for, seeded_rng
 from devnet.simulate.calendar import add_months
+from devnet.simulate.config import MONTH_SCENARIOS
 from devnet.simulate.director import Trigger
 from devnet.simulate.oracle import MonthState, RoundState
 from devnet.simulate.posting import aux_for, envelope_of, inscribe
@@ -45,7 +46,6 @@ from drey.cbor import decode_cbor, encode_cbor
 from drey.crypto import ecvrf
 from drey.crypto.package import lead_part_ad, package_ad, seal, seal_part
 from drey.election import vrf_alpha
-from drey.merkle import month_index
 from drey.messages import (
     Allocation,
     Lead,
@@ -169,7 +169,6 @@ class Stranger:
         expect: Expect,
         lead_input: Coin | None = None,
         extra_outputs: tuple[TxOut, ...] = (),
-        rnd: int | None = None,
     ) -> list[Transaction]:
         txs, ids = inscribe(
             self.wallet,
@@ -179,7 +178,7 @@ class Stranger:
             lead_input=lead_input,
             extra_outputs=extra_outputs,
         )
-        rnd = t.spec.round if rnd is None and t.spec.name in ("stranger", "replay") else rnd
+        rnd = None if t.spec.name in MONTH_SCENARIOS else t.spec.round
         ctx.registry.record(
             ids, envelopes, kind=kind, sender=self.name, month=t.month, round=rnd,
             intent=intent, expect=list(expect),
@@ -271,7 +270,7 @@ class Stranger:
     def _signed_params(self, ctx: StepContext) -> Params:
         first = self._first_params().message
         assert isinstance(first, Params)
-        later = replace(first, effective_month=_next_month(ctx), sig=None)
+        later = replace(first, effective_month=add_months(ctx.last_month, 1), sig=None)
         signed = self._signed(later)
         assert isinstance(signed, Params)
         return signed
@@ -522,10 +521,5 @@ def _altered(msg: Message) -> list[tuple[str, Envelope, Expect]]:
 def _during(ctx: StepContext, month: str) -> bool:
     """Whether the block being built lies in ``month`` (S_{M−1} two blocks deep, S_M not yet)."""
     st = ctx.state
-    assert st.resolved is not None
-    i = month_index(month) - month_index(st.resolved.first_month)
-    return len(st.snapshots) == i + 1 and ctx.height >= st.snapshots[i] + 2
-
-
-def _next_month(ctx: StepContext) -> str:
-    return add_months(ctx.last_month, 1)
+    i = month_offset(st, month)
+    return i is not None and len(st.snapshots) == i + 1 and ctx.height >= st.snapshots[i] + 2

@@ -247,21 +247,20 @@ class ChainView:
                 assert isinstance(pm.message, Quarantine)
                 self.base_status[pm.id] = ("quarantined", pm.message.reason)
                 continue
-            if kind in ("formula", "circuit") or (kind == "params" and self.params is None):
+            if kind in ("formula", "circuit"):
                 self.base_status[pm.id] = ("valid", None)
-            elif kind == "params":
-                self.base_status[pm.id] = self._later_params(pm)
             if kind == "circuit_contribution":
                 self.base_status[pm.id] = ("ignored", None)
             self.by_kind.setdefault(kind, []).append(pm)
             msg = pm.message
-            if kind == "params" and self.params is None:
+            if kind == "params" and self.params is not None:
+                self.base_status[pm.id] = self._later_params(pm)
+            elif kind == "params":
                 assert isinstance(msg, Params)
+                self.base_status[pm.id] = ("valid", None)
                 self.params = pm
                 self.vault_scripts = msg.vault
                 self._mark_contributions(msg)
-            elif kind == "params":
-                pass  # a later params: judged above
             elif kind in ("formula", "circuit"):
                 self.manifests[pm.id] = pm
             elif kind in ("stake", "plan"):
