@@ -4,7 +4,8 @@ the record of what each scenario actually did (for the answer key).
 Roles are assigned when a round's lead becomes known (public information), deterministically
 from the seed: eligible non-leads for package roles (``copy_repost``, ``copy_reencrypt``,
 ``early``, ``late``), roster members for share roles (``premature``, ``forged``,
-``withhold``), the elected lead for ``silent`` / ``wrong_table``. One actor gets at most one
+``withhold``), the elected lead for ``silent`` / ``wrong_table`` / ``impostor`` (whose lead
+plays two parts: ``lead_secondary`` and ``bad_part``). Otherwise one actor gets at most one
 role per round. ``withdraw_below_min`` picks its roster member when the run starts,
 ``under_threshold`` N − t + 1 of them, ``no_quorum`` all; ``bad_vrf`` picks its roster member
 when the run starts too (it acts before any lead is known). The scenarios of strangers
