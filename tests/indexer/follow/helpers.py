@@ -367,9 +367,13 @@ def sigkill(proc: subprocess.Popen) -> None:
     proc.wait(10)
 
 
-def follow_to_tip_cli(config_file: Path, *, timeout: float = 120) -> subprocess.CompletedProcess:
-    """``indexer follow --exit-at-tip --config F`` to completion, output captured as text."""
+def follow_to_tip_cli(
+    config_file: Path, *extra: str, timeout: float = 120
+) -> subprocess.CompletedProcess:
+    """``indexer follow --exit-at-tip --config F [extra]`` to completion, output captured as
+    text."""
     return subprocess.run(
-        [sys.executable, "-m", "indexer", "follow", "--exit-at-tip", "--config", str(config_file)],
+        [sys.executable, "-m", "indexer", "follow", "--exit-at-tip", "--config", str(config_file),
+         *extra],
         cwd=REPO, capture_output=True, text=True, timeout=timeout,
     )  # fmt: skip

@@ -1,0 +1,53 @@
+"""The follower end to end against a real bitcoind: every way an operator can connect it
+(cookie or user/password, REST or RPC blocks, ZMQ ``sequence``, ``hashblock`` or none) indexes
+the devnet's Drey-like chain replayed into Core, keeps up while Core mines, and ends with
+shards equal to a fresh index of Core's active chain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ..indexer.follow.helpers import Running, assert_fresh_index, reference_from_blocks
+from .bitcoind import Bitcoind
+from .conftest import MakeCore, open_copy
+
+pytestmark = pytest.mark.core
+
+
+def fresh_index(core: Bitcoind, vault: bytes) -> dict[str, list[dict]]:
+    return reference_from_blocks(iter(core.active_blocks()), vault_scripts=(vault,))
+
+
+@pytest.mark.parametrize(
+    ("auth", "rest", "zmq"),
+    [
+        ("cookie", True, "sequence"),
+        ("password", True, "hashblock"),
+        ("cookie", False, "hashblock"),
+        ("password", False, "sequence"),
+        ("cookie", True, "none"),
+    ],
+)
+def test_follows_core_however_it_is_connected(
+    make_core: MakeCore, activity_chain, tmp_path: Path, auth, rest, zmq
+) -> None:
+    src, vault = activity_chain
+    chain = open_copy(src, tmp_path / "dn")
+    core = make_core(auth=auth, rest=rest, zmq=zmq).start()
+    try:
+        assert core.sync_from(chain) == chain.height + 1 - 1  # all but genesis
+    finally:
+        chain.close()
+    cfg = core.follow_config(tmp_path / "shards", vault_scripts=(vault,))
+    with Running(cfg) as run:
+        run.wait_tip(core.rpc.getbestblockhash(), timeout=60)
+        for n in (1, 3, 1):
+            tip = core.mine(n)[-1]
+            run.wait_tip(tip, timeout=30)
+        sources, wakes = dict(run.follower.stats.sources), dict(run.follower.stats.wakes)
+    assert sources.get("rest" if rest else "rpc", 0) > 0, sources
+    # Core's notifications wake the follower; with none published only its timer does.
+    assert (wakes.get("zmq", 0) > 0) is (zmq != "none"), wakes
+    assert_fresh_index(tmp_path / "shards", fresh_index(core, vault))
