@@ -17,9 +17,12 @@ bootstrap:
 run: bootstrap
 	$(UV) run drey-warehouse run $(ARGS)
 
-# The whole test suite.
+# The whole test suite, with the real-Core tier (tests/core): bitcoind from BITCOIND, else on
+# PATH, else built once per machine from the Bitcoin Core source (tools/find-bitcoind, ~10 min
+# the first time). Without one, this says so in one line and fails; the tier never skips.
 test: bootstrap
-	$(UV) run pytest -q
+	@bitcoind=$$(tools/find-bitcoind) && echo "real-Core tier: $$bitcoind" && \
+	BITCOIND=$$bitcoind $(UV) run pytest -q
 
 # Style, formatting, the import contracts of pyproject.toml (the one-way flow) and the type
 # checker (strict on btc, drey and indexer).

@@ -6,6 +6,7 @@ from __future__ import annotations
 from indexer.errors import ConfigError, IndexerError
 
 __all__ = [
+    "BlockUnknownError",
     "ConfigError",
     "CorruptBlockError",
     "DeepReorgError",
@@ -52,6 +53,17 @@ class CorruptBlockError(FollowError):
     def __init__(self, message: str, *, height: int, block_hash: str) -> None:
         super().__init__(message)
         self.height = height
+        self.block_hash = block_hash
+
+
+class BlockUnknownError(FollowError):
+    """The node no longer knows a block it listed on its active chain moments before: its chain
+    changed under the follower (a node killed before flushing comes back without its newest
+    blocks; a reorg can drop a stale branch). Not an error of the run: the follower commits
+    what it has, stops the batch and re-checks the node's chain."""
+
+    def __init__(self, block_hash: str) -> None:
+        super().__init__(f"the node does not know block {block_hash} any more")
         self.block_hash = block_hash
 
 

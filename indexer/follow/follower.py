@@ -35,7 +35,13 @@ from indexer.blockfiles import BlockFileIndex
 from indexer.errors import ConfigError
 from indexer.faults import crashpoint
 from indexer.follow.config import FollowConfig
-from indexer.follow.errors import CorruptBlockError, DeepReorgError, FollowError, StoppedError
+from indexer.follow.errors import (
+    BlockUnknownError,
+    CorruptBlockError,
+    DeepReorgError,
+    FollowError,
+    StoppedError,
+)
 from indexer.follow.logs import LOGGER_NAME, event
 from indexer.follow.manifest import BlockEntry, Manifest, Segment, trim_recent
 from indexer.follow.progress import Progress
@@ -545,7 +551,7 @@ class Follower:
         try:
             while True:
                 t0 = time.perf_counter()
-                f = next(stream, None)
+                f = self._next_fetched(stream)
                 t1 = time.perf_counter()
                 st.fetch_wait_s += t1 - t0
                 if f is None:
@@ -584,6 +590,22 @@ class Follower:
                 commit_s=round(st.commit_s - committing, 3),
             )
         self.vault = {outpoint_from_text(t) for t in self._store.manifest.vault_unspent}
+
+    def _next_fetched(self, stream: Iterator[Fetched]) -> Fetched | None:
+        """The next block of the stream; None at its end, or when the node no longer knows a
+        block it listed (its chain changed: the caller commits what it has and re-syncs)."""
+        try:
+            return next(stream, None)
+        except BlockUnknownError as exc:
+            event(
+                self.log,
+                logging.INFO,
+                "chain_changed",
+                block=exc.block_hash,
+                reason="the node no longer knows this block",
+                action="re-checking the node's chain",
+            )
+            return None
 
     def _extends(self, expected_prev: str | None, scanned: ScannedBlock, height: int) -> bool:
         """Whether the block's parent is the previous block (a changed chain if not)."""

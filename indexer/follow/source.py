@@ -28,7 +28,7 @@ from btc.errors import DecodeError
 from btc.hashes import hash_to_hex, hex_to_hash, sha256d
 from indexer.blockfiles import BlockFileError, BlockFileIndex
 from indexer.follow.config import FollowConfig
-from indexer.follow.errors import FollowError, StoppedError
+from indexer.follow.errors import BlockUnknownError, FollowError, StoppedError
 from indexer.follow.logs import event
 from indexer.node import (
     NodeAuthError,
@@ -274,7 +274,10 @@ class NodeSource:
                             fallback="rpc getblock",
                         )
             used[:] = ["rpc"]
-            return self._rpc().getblock_raw(block_hash)
+            try:
+                return self._rpc().getblock_raw(block_hash)
+            except RPCInvalidAddressOrKeyError:
+                raise BlockUnknownError(block_hash) from None  # -5 "Block not found"
 
         raw = self.retrying(f"fetching block {block_hash}", call)
         return Fetched(-1, block_hash, raw, used[0])

@@ -4,7 +4,9 @@ behind the node) does to the follower's blocks.
 Requests are forwarded as they are (RPC and REST, kept alive); the replies for blocks named in
 ``rest`` (REST ``/rest/block/<hash>.bin``) or ``rpc`` (``getblock <hash> 0``, single or
 batched) are passed through ``change(hash, raw) -> raw`` first. ``rest_off`` makes REST answer
-an empty 404, as bitcoind does with ``-rest=0``. Everything else is untouched.
+an empty 404, as bitcoind does with ``-rest=0``. Blocks named in ``forget`` are answered as a
+node that lost them answers (RPC -5 "Block not found", REST 404 "<hash> not found"), once each.
+Everything else is untouched.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class TamperProxy:
         self.rest: set[str] = set()
         self.rpc: set[str] = set()
         self.rest_off = False
+        self.forget: set[str] = set()
         # Called with each RPC request body before it is forwarded (to change the chain at an
         # exact moment of the follower's work).
         self.on_rpc: Callable[[bytes], None] | None = None
@@ -64,6 +67,27 @@ class TamperProxy:
             self.served.append(("rest", block_hash))
             return self.change(block_hash, data)
         return data
+
+    def forgotten(self, path: str, body: bytes) -> tuple[int, str, bytes] | None:
+        """The reply of a node that no longer has the requested block, if it is in ``forget``
+        (then taken out of it), else None."""
+        name = path.rsplit("/", 1)[-1].removesuffix(".bin")
+        if path.startswith("/rest/block/") and name in self.forget:
+            self.forget.discard(name)
+            return 404, "text/plain", f"{name} not found\r\n".encode()
+        try:
+            call = json.loads(body) if body else None
+        except ValueError:
+            return None
+        if not isinstance(call, dict) or call.get("method") != "getblock":
+            return None
+        block_hash = (call.get("params") or [None])[0]
+        if block_hash not in self.forget:
+            return None
+        self.forget.discard(block_hash)
+        error = {"code": -5, "message": "Block not found"}
+        reply = {"jsonrpc": "2.0", "error": error, "id": call.get("id")}
+        return 200, "application/json", (json.dumps(reply) + "\n").encode()
 
     def tamper_rpc(self, request: bytes, reply: bytes) -> bytes:
         try:
@@ -104,6 +128,10 @@ def _handler(proxy: TamperProxy) -> type[BaseHTTPRequestHandler]:
                 return
             if self.command == "POST" and proxy.on_rpc is not None:
                 proxy.on_rpc(body)
+            lost = proxy.forgotten(self.path, body)
+            if lost is not None:
+                self._reply(*lost)
+                return
             headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
             status, ctype, data = proxy.forward(self.command, self.path, body, headers)
             if self.path.startswith("/rest/"):

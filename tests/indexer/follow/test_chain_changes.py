@@ -91,3 +91,32 @@ def test_a_node_behind_the_committed_tip_is_waited_for(tmp_path: Path, caplog) -
     finally:
         node.stop()
         behind.close()
+
+
+def test_a_block_the_node_no_longer_knows_ends_the_batch_and_resyncs(
+    tmp_path: Path, caplog
+) -> None:
+    """A node that listed a block and then answers -5 for it (what a killed Core that lost its
+    unflushed blocks does): the follower commits what it has, re-checks the chain, asks again
+    and ends equal to a fresh index; nothing fails."""
+    chain = new_chain(tmp_path / "dn", blocks=60)
+    node = serve(chain)
+    try:
+        with TamperProxy(node.url, lambda h, raw: raw) as proxy:
+            lost = chain.hash_at(40)[::-1].hex()
+            proxy.forget = {lost}
+            cfg = replace(
+                config_for(tmp_path / "shards", node, zmq=()),
+                rpc_url=proxy.url,
+                rest_url=None,  # blocks by getblock, the call that answers -5
+            )
+            with caplog.at_level(logging.INFO, logger="indexer.follow"), Running(cfg) as run:
+                run.wait_tip(chain.tip.hash_hex, timeout=60)
+            assert not proxy.forget, "the block was never asked for"
+        changed = _events(caplog, "chain_changed")
+        assert [e["block"] for e in changed] == [lost]
+        assert changed[0]["reason"] == "the node no longer knows this block"
+        assert_fresh_index(tmp_path / "shards", reference(chain))
+    finally:
+        node.stop()
+        chain.close()
