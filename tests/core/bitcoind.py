@@ -19,7 +19,7 @@ import os
 import socket
 import subprocess
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -289,4 +289,7 @@ class Bitcoind:
         self.rpc.call("reconsiderblock", block_hash)
 
 
-__all__ = ["Bitcoind", "CoreUnavailableError", "RPCError", "find_bitcoind", "free_port"]
+# The ``make_core`` fixture: ``make_core(name, **fields)`` → a Bitcoind, not yet started.
+MakeCore = Callable[..., "Bitcoind"]
+
+__all__ = ["Bitcoind", "CoreUnavailableError", "MakeCore", "RPCError", "find_bitcoind", "free_port"]

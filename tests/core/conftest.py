@@ -1,46 +1,20 @@
-"""Fixtures of the real-Core tier: the bitcoind binary (resolved once; the tier fails, never
-skips, when there is none), a factory of ``bitcoind -regtest`` processes that are all killed at
-the test's end, and a devnet chain with Drey-like activity to replay into them."""
+"""Fixtures of the real-Core tier (the bitcoind binary and ``make_core`` are in the suite's
+root conftest, for the pipelines' tests too): a devnet chain with Drey-like activity to replay
+into Core."""
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from devnet.chain import Chain
 
 from ..indexer.follow.helpers import Activity
-from .bitcoind import Bitcoind, CoreUnavailableError, find_bitcoind
+from .bitcoind import MakeCore
 
-MakeCore = Callable[..., Bitcoind]
-
-
-@pytest.fixture(scope="session")
-def bitcoind_binary() -> Path:
-    try:
-        return find_bitcoind()
-    except CoreUnavailableError as exc:
-        pytest.fail(f"the real-Core tier needs bitcoind: {exc}", pytrace=False)
-
-
-@pytest.fixture
-def make_core(bitcoind_binary: Path, tmp_path: Path) -> Iterator[MakeCore]:
-    """``make_core(name, **fields)``: a :class:`Bitcoind` (not started) in ``tmp_path/name``;
-    every one made is killed when the test ends, whatever happened."""
-    made: list[Bitcoind] = []
-
-    def make(name: str = "core", **fields: Any) -> Bitcoind:
-        node = Bitcoind(bitcoind_binary, tmp_path / name, **fields)
-        made.append(node)
-        return node
-
-    yield make
-    for node in made:
-        node.kill()
+__all__ = ["MakeCore", "activity_chain", "open_copy"]
 
 
 @pytest.fixture(scope="session")
