@@ -326,7 +326,11 @@ def write_toml(path: Path, config: FollowConfig) -> Path:
         "vault_scripts = [" + ", ".join(f'"{s.hex()}"' for s in config.vault_scripts) + "]",
         "[node]",
         f'rpc_url = "{config.resolved_rpc_url}"',
-        f'rpc_cookie = "{config.rpc_cookie}"',
+        *(
+            [f'rpc_user = "{config.rpc_user}"', f'rpc_password = "{config.rpc_password}"']
+            if config.rpc_user is not None
+            else [f'rpc_cookie = "{config.rpc_cookie}"']
+        ),
     ]
     if config.rest_url:
         lines.append(f'rest_url = "{config.rest_url}"')

@@ -1,21 +1,32 @@
 """The README's first command, as a user runs it: ``drey-warehouse run`` in its own process.
 
 On the devnet (no node given) it simulates, follows, materializes, publishes and reports; run
-again it reuses the devnet; given a follower TOML it follows that node instead (here the dev
-node serving the same chain), and it refuses bad arguments with exit status 2."""
+again it reuses the devnet; given a follower TOML it follows that node instead (here a real
+bitcoind that opened the same data directory), and with ``--watch`` stays at its tip; it
+refuses bad arguments with exit status 2."""
 
 from __future__ import annotations
 
+import queue
+import shutil
+import signal
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from devnet.chain import Chain
 from pipelines.driver import main as driver_main
-from pipelines.driver.network import Devnet, serve
+from pipelines.driver.network import Devnet
 
+from ...core.bitcoind import MakeCore
 from ...indexer.follow.helpers import write_toml
 
 pytestmark = pytest.mark.slow
@@ -48,19 +59,40 @@ def _months(db: Path) -> list[tuple[str, str, str]]:
         con.close()
 
 
-def test_main_job_on_the_devnet_then_on_a_configured_node(tmp_path: Path) -> None:
-    work, home = tmp_path / "run", tmp_path / "dagster_home"
+@dataclass(frozen=True)
+class DevnetRun:
+    """The README's first command, run once for the module: its output, work directory,
+    Dagster home and the months of the warehouse it published."""
+
+    out: str
+    work: Path
+    home: Path
+    built: list[tuple[str, str, str]]
+
+    @property
+    def devnet(self) -> Devnet:
+        return Devnet.load(self.work / "devnet")
+
+
+@pytest.fixture(scope="module")
+def devnet_run(tmp_path_factory: pytest.TempPathFactory) -> DevnetRun:
+    tmp = tmp_path_factory.mktemp("main-job")
+    work, home = tmp / "run", tmp / "dagster_home"
     first = _run(*SMALL, "--workdir", str(work), "--dagster-home", str(home))
     assert first.returncode == 0, first.stdout + first.stderr
-    out = first.stdout
+    db = work / "warehouse" / "warehouse.duckdb"
+    return DevnetRun(first.stdout, work, home, _months(db))
+
+
+def test_main_job_on_the_devnet(devnet_run: DevnetRun) -> None:
+    out, work, home = devnet_run.out, devnet_run.work, devnet_run.home
     assert "✓ devnet:" in out and "2 months" in out
     assert "✓ shards: height" in out
     assert "materialized" in out
     assert "equals the simulator's answer key" in out
     assert "dagster dev -m pipelines" in out
-    db = work / "warehouse" / "warehouse.duckdb"
-    assert f"Warehouse: {db}" in out
-    built = _months(db)
+    assert f"Warehouse: {work / 'warehouse' / 'warehouse.duckdb'}" in out
+    built = devnet_run.built
     assert [m for m, outcome, root in built if outcome == "accepted" and root] == [
         m for m, *_ in built[:2]
     ]
@@ -70,18 +102,95 @@ def test_main_job_on_the_devnet_then_on_a_configured_node(tmp_path: Path) -> Non
     assert again.returncode == 0, again.stdout + again.stderr
     assert "Reusing the devnet" in again.stdout
 
-    # The same job against a node given by its follower TOML.
-    devnet = Devnet.load(work / "devnet")
-    with serve(devnet.datadir) as served:
-        config = served.follow_config(tmp_path / "node-shards", devnet.vault_scripts)
-        toml = write_toml(tmp_path / "follow.toml", config)
-        node = _run(
-            "--node-config", str(toml), "--founder", devnet.founder,
-            "--workdir", str(tmp_path / "node-run"), "--dagster-home", str(home),
-        )  # fmt: skip
-    assert node.returncode == 0, node.stdout + node.stderr
-    assert "answer key" not in node.stdout  # a real node has none
-    assert _months(tmp_path / "node-run" / "warehouse" / "warehouse.duckdb") == built
+
+@pytest.mark.core
+def test_main_job_following_bitcoind_then_watching_it(
+    devnet_run: DevnetRun, make_core: MakeCore, tmp_path: Path
+) -> None:
+    """The devnet's data directory opened by a real bitcoind (a copy: Core rewrites it), the
+    main job told only its follower TOML (RPC user/password, REST, ZMQ) and the founder key:
+    the same warehouse as the devnet path; then ``--watch`` carries a block Core mines into the
+    published warehouse."""
+    devnet = devnet_run.devnet
+    core = make_core("core", auth="password")
+    shutil.copytree(devnet.datadir, core.datadir)
+    core.start()
+    assert core.rpc.call("verifychain", 4, 0) is True
+    with Chain.open(devnet.datadir) as chain:
+        assert core.rpc.getbestblockhash() == chain.tip.hash_hex
+        raws = [chain.read_block(chain.hash_at(h)) for h in range(1, chain.height + 1)]
+    # Every devnet block is a block Core accepts, replayed into an empty node.
+    with make_core("replay", zmq="none") as empty:
+        assert empty.submit(raws) == [None] * len(raws)
+
+    config = core.follow_config(tmp_path / "core-shards", vault_scripts=devnet.vault_scripts)
+    toml = write_toml(tmp_path / "follow.toml", config)
+    node_run = tmp_path / "core-run"
+    args = ("--node-config", str(toml), "--founder", devnet.founder, "--workdir", str(node_run),
+            "--dagster-home", str(devnet_run.home))  # fmt: skip
+    followed = _run(*args)
+    assert followed.returncode == 0, followed.stdout + followed.stderr
+    assert "answer key" not in followed.stdout  # a real node has none
+    db = node_run / "warehouse" / "warehouse.duckdb"
+    assert _months(db) == devnet_run.built
+
+    with _watching(*args) as lines:
+        _wait_for_line(lines, "Watching the node")
+        tip = core.mine(1)[0]
+        _wait_for_line(lines, "runs in")
+        assert _tip(db) == (core.rpc.getblockcount(), tip)
+
+
+@contextmanager
+def _watching(*args: str) -> Iterator[queue.Queue[str]]:
+    """``drey-warehouse run ... --watch`` in its own process; its output lines in a queue;
+    stopped with Ctrl-C (SIGINT) at the end, which it must take cleanly."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.driver.main", "run", *args, "--watch"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200", "HOME": str(Path.home()),
+             "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    lines: queue.Queue[str] = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout or ()])
+    reader.start()
+    try:
+        yield lines
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 0
+        _wait_for_line(lines, "Stopping.")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        reader.join(10)
+
+
+def _wait_for_line(lines: queue.Queue[str], text: str, timeout: float = 180) -> str:
+    deadline = time.monotonic() + timeout
+    seen: list[str] = []
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            break
+        seen.append(line)
+        if text in line:
+            return line
+    raise AssertionError(f"no line with {text!r}; the output was:\n{''.join(seen[-40:])}")
+
+
+def _tip(db: Path) -> tuple[int, str]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        row = con.execute("select height, hash from blocks order by height desc limit 1").fetchone()
+    finally:
+        con.close()
+    assert row is not None, "no blocks in the warehouse"
+    return int(row[0]), str(row[1])
 
 
 def test_main_job_refuses_bad_arguments(tmp_path: Path) -> None:
