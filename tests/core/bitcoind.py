@@ -75,6 +75,8 @@ class Bitcoind:
     rest: bool = True
     zmq: Zmq = "both"
     extra_args: Sequence[str] = ()
+    # Only -datadir: everything else comes from <datadir>/bitcoin.conf, as an operator runs it.
+    from_conf: bool = False
     rpc_port: int = field(default_factory=free_port)
     zmq_port: int = field(default_factory=free_port)
     user: str = "drey"
@@ -111,6 +113,8 @@ class Bitcoind:
         return RPCClient(self.url, cookie_file=self.cookie, timeout=30)
 
     def args(self) -> list[str]:
+        if self.from_conf:
+            return [f"-datadir={self.datadir}", "-printtoconsole=0", *self.extra_args]
         args = [
             "-regtest", f"-datadir={self.datadir}", "-server=1", "-listen=0", "-dnsseed=0",
             "-fixedseeds=0", "-printtoconsole=0", f"-rpcport={self.rpc_port}",

@@ -1,0 +1,104 @@
+"""docs/follower.md's real-node quick start, as an operator follows it: its ``bitcoin.conf``
+and ``follow.toml`` word for word (plus a regtest section with free ports and this machine's
+paths), bitcoind started with nothing but ``-datadir``, ``indexer follow`` and ``indexer
+status`` from the command line, and what the page says to expect on the first run."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ..indexer.follow.helpers import REPO, assert_fresh_index, reference_from_blocks
+from .bitcoind import MakeCore, free_port
+from .conftest import open_copy
+
+pytestmark = pytest.mark.core
+GUIDE = REPO / "docs" / "follower.md"
+
+
+def guide_block(language: str) -> str:
+    """The first ``language`` code block of the guide's "Following a real bitcoind"."""
+    text = GUIDE.read_text()
+    section = text.split("## Following a real bitcoind", 1)[1].split("\n## ", 1)[0]
+    found = re.search(rf"```{language}\n(.*?)```", section, re.S)
+    assert found, f"no {language} block in the guide's real-node section"
+    return found.group(1)
+
+
+def indexer(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "indexer", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=timeout)  # fmt: skip
+
+
+def test_the_guide_s_bitcoin_conf_and_follow_toml(
+    make_core: MakeCore, activity_chain, tmp_path: Path
+) -> None:
+    src, vault = activity_chain
+    rpc_port, zmq_port = free_port(), free_port()
+    core = make_core("bitcoin", from_conf=True, rpc_port=rpc_port)
+    core.datadir.mkdir()
+    conf = guide_block("ini").replace("28332", str(zmq_port))
+    regtest = f"regtest=1\n[regtest]\nrpcport={rpc_port}\nlisten=0\ndnsseed=0\nfixedseeds=0\n"
+    (core.datadir / "bitcoin.conf").write_text(conf + "\n" + regtest)
+    core.start()
+    assert core.cookie.stat().st_mode & 0o777 == 0o640  # rpccookieperms=group
+    with open_copy(src, tmp_path / "dn") as chain:
+        core.sync_from(chain)
+    info = core.rpc.call("getindexinfo")
+    assert info == {}, "the guide's node keeps no txindex"
+    topics = {n["type"] for n in core.rpc.call("getzmqnotifications")}
+    assert topics == {"pubsequence", "pubhashblock"}
+
+    shards = tmp_path / "shards"
+    toml = (
+        guide_block("toml")
+        .replace('"mainnet"', '"regtest"')
+        .replace("/var/lib/drey/shards", str(shards))
+        .replace("/home/bitcoin/.bitcoin/blocks", str(core.blocks_dir))
+        .replace("/home/bitcoin/.bitcoin/.cookie", str(core.cookie))
+        .replace('["5120…"]', f'["{vault.hex()}"]')
+        .replace("28332", str(zmq_port))
+        .replace("[node]\n", f'[node]\nrpc_url = "{core.url}"\n')
+    )
+    config = tmp_path / "follow.toml"
+    config.write_text(toml)
+
+    first = indexer("follow", "--config", str(config), "--exit-at-tip")
+    assert first.returncode == 0, first.stderr
+    for expected in ("start ", "backfill_done"):
+        assert expected in first.stderr, first.stderr
+    assert "node=" + core.url in first.stderr and "rest=true" in first.stderr
+
+    log = tmp_path / "follow.log"
+    with open(log, "w") as out:
+        follower = subprocess.Popen([sys.executable, "-m", "indexer", "follow", "--config",
+                                     str(config)], cwd=REPO, stdout=out, stderr=out)  # fmt: skip
+    try:
+        time.sleep(1.0)  # its SUB socket connects
+        new = core.mine(1)[0]
+        wait_for(lambda: f"hash={new}" in log.read_text(), 30, "a block line for the new block")
+        line = next(x for x in log.read_text().splitlines() if f"hash={new}" in x)
+        assert line.split()[1:3] == ["info", "block"], line
+        assert "lag=0" in line and "latency_ms=" in line, line
+    finally:
+        follower.send_signal(signal.SIGTERM)
+        assert follower.wait(30) == 0, log.read_text()
+    status = indexer("status", "--config", str(config))
+    assert status.returncode == 0, status.stderr
+    tip = f"height={core.rpc.getblockcount()} hash={core.rpc.getbestblockhash()}"
+    assert f"node: url={core.url} reachable=True {tip} lag=0" in status.stdout, status.stdout
+    expected = reference_from_blocks(iter(core.active_blocks()), vault_scripts=(vault,))
+    assert_fresh_index(shards, expected)
+
+
+def wait_for(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
