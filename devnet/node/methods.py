@@ -8,6 +8,7 @@ chain calls are Core's (``Block not found`` -5, ``Block height out of range`` -8
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -298,13 +299,18 @@ class Methods:
             a.required and (i >= len(args) or args[i] is None) for i, a in enumerate(method.args)
         ):
             raise JSONRPCError(RPC_MISC_ERROR, self._usage(method))
-        for a, v in zip(method.args, args, strict=False):
-            if v is not None and _uv_type(v) not in a.types:
-                raise JSONRPCError(
-                    RPC_TYPE_ERROR,
-                    f"JSON value of type {_uv_type(v)} for field {a.name} is not of expected type "
-                    f"{a.types[0]}",
-                )
+        # Core's RPCHelpMan::HandleRequest: every mismatch, as a UniValue object written with
+        # an indent of 4 (json.dumps(indent=4) writes the same text).
+        mismatch = {
+            f"Position {i + 1} ({a.name})": f"JSON value of type {_uv_type(v)} is not of "
+            f"expected type {a.types[0]}"
+            for i, (a, v) in enumerate(zip(method.args, args, strict=False))
+            if v is not None and _uv_type(v) not in a.types
+        }
+        if mismatch:
+            raise JSONRPCError(
+                RPC_TYPE_ERROR, "Wrong type passed:\n" + json.dumps(mismatch, indent=4)
+            )
         args += [None] * (len(method.args) - len(args))
         try:
             return method.fn(*args)

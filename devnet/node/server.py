@@ -385,9 +385,10 @@ class _Handler(BaseHTTPRequestHandler):
         if body and self.command != "HEAD":
             self.wfile.write(body)
 
-    def _body(self) -> bytes | None:
-        """The request body, or None (after replying 413/400) when its length is not a number
-        or over ``MAX_BODY_BYTES`` (Core's HTTP server refuses bodies over MAX_SIZE too)."""
+    def _body_length(self) -> int | None:
+        """The announced body length, or None (after replying 413/400) when it is not a number
+        or over ``MAX_BODY_BYTES``. Checked from the headers alone, before authentication, as
+        Core's libevent server does (its 413 comes before the RPC handler sees the request)."""
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
@@ -398,7 +399,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(413, b"Request body too large")
             self.close_connection = True
             return None
-        return self.rfile.read(length) if length > 0 else b""
+        return length
 
     def do_GET(self) -> None:
         self._dispatch()
@@ -412,14 +413,15 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         node = self.node
         rpc = self.path == "/" or self.path.startswith("/wallet/")
+        length = self._body_length()
+        if length is None:
+            return
         if rpc and self.command == "POST" and not self._authorized():
             # Refused before a byte of the body is read: an unauthenticated client cannot
             # make the node buffer anything.
             self.close_connection = True
             return
-        body = self._body()
-        if body is None:
-            return
+        body = self.rfile.read(length) if length > 0 else b""
         if not node._slots.acquire(blocking=False):
             self._send(503, b"Work queue depth exceeded")
             return
