@@ -1,6 +1,8 @@
-"""Follower benchmarks: backfill throughput (RPC, REST, block files), tip latency, memory.
+"""Follower benchmarks: backfill throughput (RPC, REST, block files), tip latency, memory,
+against the dev node and against a real bitcoind on the same blocks in the same run.
 
     uv run python bench/follow.py [--blocks 100] [--repeat 3] [--tip-small 40] [--tip-big 20]
+                                  [--no-core]
 
 Blocks are shaped like mainnet's: built with the devnet wallet, each has ~2,000 transactions
 and ~1.46 MB (1,800 payments with four outputs, 100 commit/reveal inscriptions of 8 kB
@@ -18,6 +20,10 @@ incompressible bodies), validated by libbitcoinkernel. The chain is cached under
   receipt of the ZMQ notification to the durable commit (``latency_ms``), and we also take
   submit → commit (wall clock, both processes on this machine).
 - Memory: the follower process's RSS (VmRSS) and peak (VmHWM) after following the tip.
+- bitcoind (the one ``tools/find-bitcoind`` prints; ``--no-core`` leaves it out): it opens a
+  copy of the same data directory and serves the same blocks over RPC and REST, and for the
+  tip its own copy of chain A receives the twin's blocks; each figure is taken for both nodes,
+  interleaved, in one run.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from btc.ord.envelope import Envelope  # noqa: E402
 from devnet.chain import Chain  # noqa: E402
 from devnet.tx.wallet import Wallet  # noqa: E402
 from indexer.node import RPCClient  # noqa: E402
+from tests.core.bitcoind import Bitcoind, find_bitcoind  # noqa: E402
 
 BASE = 121  # blocks before the mainnet-shaped ones (coinbase maturity)
 SEED = b"bench-follow"
@@ -114,6 +121,32 @@ class NodeProc:
         self.proc.wait(60)
 
 
+class CoreProc:
+    """bitcoind on a copy of ``datadir`` (Core rewrites its index and chainstate), with REST
+    and ZMQ ``sequence`` + ``hashblock``; the same fields as :class:`NodeProc`."""
+
+    def __init__(self, binary: Path, datadir: Path, work: Path, name: str) -> None:
+        copy = work / f"core-{name}"
+        if not copy.exists():
+            shutil.copytree(datadir, copy)
+        self.core = Bitcoind(binary, copy, zmq="both").start()
+        self.port = self.core.rpc_port
+        self.url = self.core.url
+        self.zmq = self.core.zmq_url
+        self.cookie = self.core.cookie
+        self.blocks_dir = self.core.blocks_dir
+
+    def stop(self) -> None:
+        self.core.stop()
+
+
+def start_node(kind: str, datadir: Path, work: Path, binary: Path | None) -> NodeProc | CoreProc:
+    if kind == "bitcoind":
+        assert binary is not None
+        return CoreProc(binary, datadir, work, datadir.name)
+    return NodeProc(datadir)
+
+
 def write_config(path: Path, **kv: object) -> Path:
     lines = []
     for k, v in kv.items():
@@ -142,15 +175,24 @@ def run_follower(config: Path, *extra: str) -> list[dict]:
 
 
 def backfill(
-    label: str, chain_dir: Path, work: Path, *, source: str, blocks: int, **tuning: object
+    label: str,
+    chain_dir: Path,
+    work: Path,
+    *,
+    source: str,
+    blocks: int,
+    node_kind: str = "dev node",
+    binary: Path | None = None,
+    **tuning: object,
 ) -> dict:
-    root = work / f"shards-{label.replace(' ', '-')}"
+    slug = f"{node_kind}-{label}".replace(" ", "-")
+    root = work / f"shards-{slug}"
     shutil.rmtree(root, ignore_errors=True)
-    node = None if source == "files" else NodeProc(chain_dir)
+    node = None if source == "files" else start_node(node_kind, chain_dir, work, binary)
     try:
         port = node.port if node else free_port()
         cfg = write_config(
-            work / f"{label.replace(' ', '-')}.toml",
+            work / f"{slug}.toml",
             network="regtest",
             shard_root=root,
             start_height=BASE + 1,
@@ -158,7 +200,7 @@ def backfill(
             range_blocks=100,
             bucket_blocks=10_000,
             rpc_url=f"http://127.0.0.1:{port}/",
-            rpc_cookie=chain_dir / "regtest" / ".cookie",
+            rpc_cookie=node.cookie if node else chain_dir / "regtest" / ".cookie",
             rest_url=f"http://127.0.0.1:{port}" if source == "rest" else None,
             blocks_dir=chain_dir / "regtest" / "blocks" if source == "files" else None,
             backoff_max=0.5,
@@ -196,6 +238,7 @@ def backfill(
     idx = [e for e in events if e["event"] == "block_files_indexed"]
     return {
         "label": label,
+        "node": node_kind,
         "blocks": ev["blocks"],
         "seconds": ev["seconds"],
         "blocks_per_s": ev["blocks_per_s"],
@@ -208,10 +251,18 @@ def backfill(
     }
 
 
-def tip_latency(work: Path, n_small: int, n_big: int) -> dict:
+def tip_latency(
+    work: Path,
+    n_small: int,
+    n_big: int,
+    *,
+    node_kind: str = "dev node",
+    binary: Path | None = None,
+) -> dict:
     """Node on chain A; twin chain B (same seed and calls: identical blocks) builds blocks and
     submits them; the follower (own process) reports receipt → durable per block."""
-    a_dir, b_dir = work / "lat-a", work / "lat-b"
+    tag = node_kind.replace(" ", "-")
+    a_dir, b_dir = work / f"lat-a-{tag}", work / f"lat-b-{tag}"
     for d in (a_dir, b_dir):
         shutil.rmtree(d, ignore_errors=True)
     with Chain.create(a_dir, seed=SEED) as a:
@@ -220,11 +271,11 @@ def tip_latency(work: Path, n_small: int, n_big: int) -> dict:
     twin = Chain.create(b_dir, seed=SEED)
     twin.mine(BASE)
     assert twin.tip.hash_hex == tip, "twin chains differ"
-    node = NodeProc(a_dir)
-    root = work / "shards-latency"
+    node = start_node(node_kind, a_dir, work, binary)
+    root = work / f"shards-latency-{tag}"
     shutil.rmtree(root, ignore_errors=True)
     cfg = write_config(
-        work / "latency.toml",
+        work / f"latency-{tag}.toml",
         network="regtest",
         shard_root=root,
         start_height=0,
@@ -234,7 +285,7 @@ def tip_latency(work: Path, n_small: int, n_big: int) -> dict:
         zmq=[node.zmq],
         poll_interval=30,
     )
-    log = work / "latency.log"
+    log = work / f"latency-{tag}.log"
     with open(log, "w") as out:
         follower = subprocess.Popen(
             [sys.executable, "-m", "indexer", "follow", "--config", str(cfg),
@@ -315,52 +366,53 @@ def main() -> None:
     ap.add_argument("--tip-big", type=int, default=20, help="mainnet-shaped blocks at the tip")
     ap.add_argument("--cache", type=Path, default=REPO / "var" / "bench" / "follow-chain")
     ap.add_argument("--repeat", type=int, default=3, help="runs per source (median reported)")
+    ap.add_argument("--no-core", action="store_true", help="the dev node only (no bitcoind)")
     ap.add_argument("--keep", action="store_true", help="keep the shard roots")
     args = ap.parse_args()
 
+    binary = None if args.no_core else find_bitcoind()
+    nodes = ["dev node"] if binary is None else ["dev node", "bitcoind"]
     build_chain(args.cache, args.blocks)
     work = Path(tempfile.mkdtemp(prefix="bench-follow-"))
     try:
+        one = {"fetch_workers": 1, "prefetch_blocks": 1}
         variants = [
-            ("RPC getblock 0", "rpc", {}),
-            ("REST .bin", "rest", {}),
-            (
-                "REST .bin, 1 worker, no prefetch",
-                "rest",
-                {"fetch_workers": 1, "prefetch_blocks": 1},
-            ),
-            ("block files (xor.dat key)", "files", {}),
-            (
-                "block files, 1 worker, no prefetch",
-                "files",
-                {"fetch_workers": 1, "prefetch_blocks": 1},
-            ),
+            ("RPC getblock 0", "rpc", {}, nodes),
+            ("REST .bin", "rest", {}, nodes),
+            ("REST .bin, 1 worker, no prefetch", "rest", one, nodes),
+            ("block files (xor.dat key)", "files", {}, ["none (stopped)"]),
+            ("block files, 1 worker, no prefetch", "files", one, ["none (stopped)"]),
         ]
         rows = []
-        for label, source, tuning in variants:
-            runs = [
-                backfill(label, args.cache, work, source=source, blocks=args.blocks, **tuning)
-                for _ in range(args.repeat)
-            ]
-            runs.sort(key=lambda r: r["blocks_per_s"])
-            rows.append(runs[len(runs) // 2])  # the median run
+        for label, source, tuning, kinds in variants:
+            runs: dict[str, list[dict]] = {k: [] for k in kinds}
+            for _ in range(args.repeat):  # the nodes interleaved, run by run
+                for kind in kinds:
+                    runs[kind].append(backfill(
+                        label, args.cache, work, source=source, blocks=args.blocks,
+                        node_kind=kind, binary=binary, **tuning,
+                    ))  # fmt: skip
+            for kind in kinds:
+                ordered = sorted(runs[kind], key=lambda r: r["blocks_per_s"])
+                rows.append(ordered[len(ordered) // 2])  # the median run
         print(
-            "\n| source | blocks | seconds | blocks/s | MB/s "
+            "\n| source | node | blocks | seconds | blocks/s | MB/s "
             "| decoder blocked on fetch | scan | tables+write+commit |"
         )
-        print("|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|")
         for r in rows:
             extra = f" (+ {r['index_s']} s indexing the files)" if r["index_s"] is not None else ""
             print(
-                f"| {r['label']} | {r['blocks']} | {r['seconds']}{extra} | "
+                f"| {r['label']} | {r['node']} | {r['blocks']} | {r['seconds']}{extra} | "
                 f"{r['blocks_per_s']} | {r['mb_per_s']} | {r['fetch_wait_s']} s | "
                 f"{r['scan_s']} s | {r['commit_s']} s |"
             )
-        lat = tip_latency(work, args.tip_small, args.tip_big)
-        print("\n| tip figure | result |")
-        print("|---|---|")
-        for k, v in lat.items():
-            print(f"| {k} | {v} |")
+        lats = {k: tip_latency(work, args.tip_small, args.tip_big, node_kind=k, binary=binary)
+                for k in nodes}  # fmt: skip
+        print("\n| tip figure | " + " | ".join(nodes) + " |")
+        print("|---|" + "---|" * len(nodes))
+        for key in lats[nodes[0]]:
+            print(f"| {key} | " + " | ".join(str(lats[k][key]) for k in nodes) + " |")
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
