@@ -73,6 +73,10 @@ class DevnetRun:
     def devnet(self) -> Devnet:
         return Devnet.load(self.work / "devnet")
 
+    @property
+    def db(self) -> Path:
+        return self.work / "warehouse" / "warehouse.duckdb"
+
 
 @pytest.fixture(scope="module")
 def devnet_run(tmp_path_factory: pytest.TempPathFactory) -> DevnetRun:
@@ -109,7 +113,7 @@ def test_main_job_following_bitcoind_then_watching_it(
 ) -> None:
     """The devnet's data directory opened by a real bitcoind (a copy: Core rewrites it), the
     main job told only its follower TOML (RPC user/password, REST, ZMQ) and the founder key:
-    the same warehouse as the devnet path; then ``--watch`` carries a block Core mines into the
+    the same warehouse as the devnet path, relation by relation; then ``--watch`` carries a block Core mines into the
     published warehouse."""
     devnet = devnet_run.devnet
     core = make_core("core", auth="password")
@@ -133,6 +137,13 @@ def test_main_job_following_bitcoind_then_watching_it(
     assert "answer key" not in followed.stdout  # a real node has none
     db = node_run / "warehouse" / "warehouse.duckdb"
     assert _months(db) == devnet_run.built
+    # Not just the months: every relation, row for row (tools/warehouse_diff.py, built_at
+    # left out).
+    same = subprocess.run(
+        [sys.executable, "tools/warehouse_diff.py", str(devnet_run.db), str(db)],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert same.returncode == 0, same.stdout + same.stderr
 
     with _watching(*args) as lines:
         _wait_for_line(lines, "Watching the node")
