@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from importlib.metadata import version
 from pathlib import Path
 
 from btc.errors import EncodeError
@@ -40,6 +41,7 @@ def _int_list(text: str) -> list[int]:
 # Long on purpose: the subcommands and their flags, declarations rather than logic.
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m devnet", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"%(prog)s {version('drey-warehouse')}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def datadir(sp: argparse.ArgumentParser) -> None:

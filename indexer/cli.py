@@ -8,6 +8,7 @@ import json
 import re
 import sys
 from collections.abc import Sequence
+from importlib.metadata import version
 from pathlib import Path
 
 from btc.commitments import verify_block
@@ -101,6 +102,9 @@ def cmd_decode_block(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="indexer", description="Drey chain indexer")
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {version('drey-warehouse')}"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("decode-tx", help="print the inscriptions of one transaction as JSON lines")

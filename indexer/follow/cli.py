@@ -4,8 +4,12 @@ Exit codes of ``follow``: 0 stopped (SIGINT/SIGTERM, or caught up with ``--exit-
 2 bad configuration, 3 reorg deeper than the finality zone (see the message for the
 ``--rebuild-from`` height), 4 a block that fails verification from every source (the node's
 copy is corrupt), 5 the shard root cannot be written or read (disk full, permissions, an
-unreadable manifest or file), 1 any
-other error. Each non-zero exit prints one line saying what happened and what to do.
+unreadable manifest or file), 6 the node stayed unavailable longer than ``--max-wait`` (default
+600 s with ``--exit-at-tip``, forever otherwise), 1 any other error. Each non-zero exit prints
+one line saying what happened and what to do.
+
+Exit codes of ``status``: 0 the shard root was read (and the node, when asked, answered), 5 no
+committed shard root there, 6 the node was asked for and did not answer.
 """
 
 from __future__ import annotations
@@ -16,12 +20,19 @@ import logging
 import signal
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from indexer.errors import ConfigError, IndexerError
-from indexer.follow.config import load_config
-from indexer.follow.errors import CorruptBlockError, DeepReorgError, ManifestError, StorageError
+from indexer.follow.config import DEFAULT_EXIT_AT_TIP_MAX_WAIT, load_config
+from indexer.follow.errors import (
+    CorruptBlockError,
+    DeepReorgError,
+    ManifestError,
+    NodeUnavailableError,
+    StorageError,
+)
 from indexer.follow.follower import Follower
 from indexer.follow.logs import setup_logging
 from indexer.follow.status import node_status, render_text, shard_status
@@ -30,6 +41,7 @@ from indexer.networks import NETWORKS
 EXIT_DEEP_REORG = 3
 EXIT_CORRUPT_BLOCK = 4
 EXIT_STORAGE = 5
+EXIT_NODE_UNAVAILABLE = 6
 
 # Flag dest -> config key (flags override the file; None means "not given").
 _OVERRIDES = (
@@ -52,6 +64,7 @@ _OVERRIDES = (
     "prefetch_blocks",
     "poll_interval",
     "retire_grace",
+    "max_wait",
 )
 
 
@@ -100,6 +113,15 @@ def add_subcommands(sub: Any) -> None:
         help="drop everything committed at or above HEIGHT first (deep-reorg recovery)",
     )
     p.add_argument("--exit-at-tip", action="store_true", help="exit once caught up")
+    p.add_argument(
+        "--max-wait",
+        dest="max_wait",
+        type=_seconds,
+        metavar="SECONDS",
+        help="give up (exit 6) after waiting this long for an unavailable node; "
+        f"'inf' waits forever (default: {DEFAULT_EXIT_AT_TIP_MAX_WAIT:g} with --exit-at-tip, "
+        "else forever)",
+    )
     p.add_argument("--progress", choices=("auto", "always", "never"), default="auto")
     p.add_argument("--log-format", choices=("kv", "json"), default="kv")
     p.add_argument("--log-level", choices=("debug", "info", "warning"), default="info")
@@ -119,8 +141,20 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0 s, got {text}")
+    return value
+
+
 def cmd_follow(args: argparse.Namespace) -> int:
     config = load_config(args.config, _overrides(args))
+    if config.max_wait is None and args.exit_at_tip:
+        config = replace(config, max_wait=DEFAULT_EXIT_AT_TIP_MAX_WAIT)
     log = setup_logging(fmt=args.log_format, level=getattr(logging, args.log_level.upper()))
     stop = threading.Event()
 
@@ -142,6 +176,9 @@ def cmd_follow(args: argparse.Namespace) -> int:
     except (StorageError, ManifestError) as exc:
         print(f"indexer follow: {exc}", file=sys.stderr)
         return EXIT_STORAGE
+    except NodeUnavailableError as exc:
+        print(f"indexer follow: {exc}", file=sys.stderr)
+        return EXIT_NODE_UNAVAILABLE
     except ConfigError:
         raise  # exit status 2, from indexer.cli
     except IndexerError as exc:  # the follower's own errors, a node error that is not transient
@@ -166,4 +203,13 @@ def cmd_status(args: argparse.Namespace) -> int:
         tip = status.get("tip", {}).get("height") if status.get("committed") else None
         status["node"] = node_status(config, tip)
     print(json.dumps(status) if args.json else render_text(status))
+    if "manifest_version" not in status:
+        where = "does not exist" if not root.exists() else "holds no committed manifest"
+        print(f"indexer status: {root} {where}; run `indexer follow` first", file=sys.stderr)
+        return EXIT_STORAGE
+    node = status.get("node")
+    if node is not None and not node["reachable"]:
+        print(f"indexer status: the node at {node['url']} did not answer: {node['error']}",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_NODE_UNAVAILABLE
     return 0

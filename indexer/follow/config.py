@@ -52,6 +52,10 @@ _HEX = re.compile(r"(?:[0-9a-fA-F]{2})+")
 # confirmation count; 12 doubles it for the price of a dozen small files per table.
 DEFAULT_FINALITY_DEPTH = 12
 
+# A scheduled catch-up (``--exit-at-tip``) must end: by default it waits at most 10 minutes for
+# an unavailable node (a restarting bitcoind is back within seconds, a long reindex is not).
+DEFAULT_EXIT_AT_TIP_MAX_WAIT = 600.0
+
 SECTIONS: dict[str, tuple[str, ...]] = {
     "node": (
         "rpc_url",
@@ -71,6 +75,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "poll_interval",
         "backoff_initial",
         "backoff_max",
+        "max_wait",
     ),
 }
 
@@ -104,6 +109,10 @@ class FollowConfig:
     rpc_timeout: float = 30.0
     backoff_initial: float = 0.25
     backoff_max: float = 30.0
+    # Give up after waiting this long for the node in one stretch (down, warming up, overloaded,
+    # no cookie): NodeUnavailableError, exit 6. None: wait forever (a service under a
+    # supervisor); ``indexer follow --exit-at-tip`` defaults to DEFAULT_EXIT_AT_TIP_MAX_WAIT.
+    max_wait: float | None = None
 
     def __post_init__(self) -> None:
         if self.network not in NETWORKS:
@@ -155,6 +164,8 @@ class FollowConfig:
                 "backoff_initial..3600 s",
             ),
         ]
+        if self.max_wait is not None and not self.max_wait > 0:
+            raise ConfigError(f"max_wait: {self.max_wait!r} must be > 0 s (or absent: forever)")
         for name, ok, allowed in checks:
             if not ok:
                 raise ConfigError(f"{name}: {getattr(self, name)!r} is out of range ({allowed})")

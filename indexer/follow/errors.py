@@ -12,6 +12,7 @@ __all__ = [
     "DeepReorgError",
     "FollowError",
     "ManifestError",
+    "NodeUnavailableError",
     "ShardRootBusyError",
     "StoppedError",
     "StorageError",
@@ -65,6 +66,17 @@ class BlockUnknownError(FollowError):
     def __init__(self, block_hash: str) -> None:
         super().__init__(f"the node does not know block {block_hash} any more")
         self.block_hash = block_hash
+
+
+class NodeUnavailableError(FollowError):
+    """The node stayed unavailable (down, warming up, overloaded, credentials missing) for
+    longer than ``max_wait``. Nothing was committed half-way; run again once the node is up."""
+
+    def __init__(self, message: str, *, reason: str, waited_s: float, url: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.waited_s = waited_s
+        self.url = url
 
 
 class StorageError(FollowError):

@@ -14,6 +14,7 @@ so the caller decodes block ``n`` while blocks ``n+1 … n+prefetch`` are in fli
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -28,7 +29,12 @@ from btc.errors import DecodeError
 from btc.hashes import hash_to_hex, hex_to_hash, sha256d
 from indexer.blockfiles import BlockFileError, BlockFileIndex
 from indexer.follow.config import FollowConfig
-from indexer.follow.errors import BlockUnknownError, FollowError, StoppedError
+from indexer.follow.errors import (
+    BlockUnknownError,
+    FollowError,
+    NodeUnavailableError,
+    StoppedError,
+)
 from indexer.follow.logs import event
 from indexer.node import (
     NodeAuthError,
@@ -44,6 +50,7 @@ from indexer.node import (
     RPCWarmupError,
     WorkQueueFullError,
 )
+from indexer.node.http import redact_urls
 
 T = TypeVar("T")
 
@@ -156,7 +163,8 @@ class NodeSource:
                 if attempts is not None and n >= attempts:
                     raise
                 self._note_waiting(what, exc, delay)
-                if self._stop.wait(delay):
+                left = self._patience_left(what, exc)
+                if self._stop.wait(min(delay, left)):
                     raise StoppedError(f"stopped while {what}") from None
                 delay = min(delay * 2, self._cfg.backoff_max)
                 continue
@@ -185,10 +193,31 @@ class NodeSource:
                 logging.WARNING,
                 "waiting_for_node",
                 reason=reason,
+                node=redact_urls(self._cfg.resolved_rpc_url),
                 doing=what,
                 retry_in_s=round(delay, 3),
                 waited_s=round(now - self._waiting_since, 1),
             )
+
+    def _patience_left(self, what: str, exc: BaseException) -> float:
+        """Seconds this stretch of waiting may still last (so the next sleep ends by the
+        bound); raises :class:`NodeUnavailableError` once it is longer than ``max_wait``."""
+        limit = self._cfg.max_wait
+        if limit is None:
+            return math.inf
+        waited = time.monotonic() - self._waiting_since
+        if waited < limit:
+            return limit - waited
+        url = redact_urls(self._cfg.resolved_rpc_url)
+        reason = describe(exc)
+        raise NodeUnavailableError(
+            f"gave up after {waited:.1f} s (max_wait {limit:g} s) waiting for the node at {url} "
+            f"while {what}: {reason}. Check that bitcoind runs with the settings of "
+            "docs/follower.md, or allow longer with --max-wait.",
+            reason=reason,
+            waited_s=waited,
+            url=url,
+        ) from None
 
     def _note_ok(self) -> None:
         if self._waiting is None:

@@ -11,8 +11,10 @@ every commit of the follower runs the sensors' incremental runs until Ctrl-C.
 Exit codes: 0 ok (findings about the chain are not errors), 1 a run failed or the machine
 refused (disk, permissions), 2 bad
 arguments or settings, 3 the warehouse differs from the answer key, 4 another writer holds the
-warehouse store (a Dagster run, another main job) past the wait, 70 an internal error (a bug:
-the traceback is printed; please report it).
+warehouse store (a Dagster run, another main job) past the wait, 6 the node stayed unavailable
+longer than ``--max-wait`` (default 600 s) before the build, 70 an internal error (a bug: the
+traceback is printed; please report it). With ``--node-config`` the follower logs on stderr as
+``indexer follow`` does (what it waits for and the node's URL, backfill progress and ETA).
 
 The main job holds the store's writer lock (``pipelines/writer_lock.py``) for each build and
 each ``--watch`` tick, so no Dagster run launched meanwhile writes between its runs.
@@ -29,6 +31,8 @@ import threading
 import time
 import traceback
 from collections.abc import Sequence
+from dataclasses import replace
+from importlib.metadata import version
 from pathlib import Path
 
 import dagster as dg
@@ -39,6 +43,9 @@ from devnet.simulate.errors import ScenarioError
 from devnet.simulate.identity import NETWORK_FILE
 from indexer.errors import ConfigError
 from indexer.follow import FollowConfig, Manifest, load_config
+from indexer.follow.config import DEFAULT_EXIT_AT_TIP_MAX_WAIT
+from indexer.follow.errors import NodeUnavailableError
+from indexer.follow.logs import setup_logging
 from pipelines.definitions import build_definitions
 from pipelines.driver.compare import compare
 from pipelines.driver.network import (
@@ -58,6 +65,7 @@ from pipelines.writer_lock import writer_lock
 
 EXIT_USAGE = 2
 EXIT_BUSY = 4
+EXIT_NODE_UNAVAILABLE = 6  # as `indexer follow`: the node stayed unavailable past --max-wait
 EXIT_BUG = 70  # EX_SOFTWARE (sysexits.h)
 
 
@@ -82,6 +90,9 @@ def proofs_only(warehouse: Path, console: Console) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="drey-warehouse", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {version('drey-warehouse')}"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="build (or follow) a chain and publish the warehouse")
     run.add_argument("--node-config", type=Path, help="follower TOML of the node to follow")
@@ -104,6 +115,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--fresh", action="store_true", help="delete the workdir first")
     run.add_argument("--watch", action="store_true", help="stay at the tip after the build")
+    run.add_argument(
+        "--max-wait",
+        type=float,
+        default=DEFAULT_EXIT_AT_TIP_MAX_WAIT,
+        metavar="SECONDS",
+        help="give up (exit 6) after waiting this long for an unavailable node before the "
+        f"build (default {DEFAULT_EXIT_AT_TIP_MAX_WAIT:g}; --watch then waits forever)",
+    )
+    run.add_argument(
+        "--log-format",
+        choices=("kv", "json"),
+        default="kv",
+        help="the follower's log lines on stderr with --node-config (as `indexer follow`)",
+    )
     run.add_argument(
         "--dagster-home",
         type=Path,
@@ -138,6 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WarehouseBusyError as exc:
         console.print(f"[red]drey-warehouse: {exc}[/]")
         return EXIT_BUSY
+    except NodeUnavailableError as exc:
+        console.print(f"[red]drey-warehouse: {exc}[/]", soft_wrap=True)
+        return EXIT_NODE_UNAVAILABLE
     except OSError as exc:  # the machine: a full disk, a permission, a path that is a file
         console.print(f"[red]drey-warehouse: {exc}[/]")
         return 1
@@ -160,7 +188,11 @@ def run(args: argparse.Namespace, console: Console) -> int:
             raise ConfigError("--founder (or DREY_FOUNDER) is required with --node-config")
         config = load_config(args.node_config)
         warehouse = _warehouse(config.shard_root, workdir / "warehouse", founder)
-        _follow(console, config)
+        # The follower speaks as `indexer follow` does: what it waits for, backfill progress.
+        setup_logging(fmt=args.log_format)
+        if args.max_wait <= 0:
+            raise ConfigError(f"--max-wait must be > 0 s, got {args.max_wait:g}")
+        _follow(console, replace(config, max_wait=config.max_wait or args.max_wait))
         code = _build(console, warehouse, instance)
         _print_ui_hint(console, warehouse, instance)
         if args.watch:

@@ -26,7 +26,7 @@ from devnet.chain import Chain
 from pipelines.driver import main as driver_main
 from pipelines.driver.network import Devnet
 
-from ...core.bitcoind import MakeCore
+from ...core.bitcoind import MakeCore, free_port
 from ...indexer.follow.helpers import write_toml
 
 pytestmark = pytest.mark.slow
@@ -225,6 +225,26 @@ def test_main_job_refuses_bad_arguments(tmp_path: Path) -> None:
     a_file.write_text("")
     on_file = _run("--workdir", str(a_file))
     assert on_file.returncode == 1 and "File exists" in on_file.stdout
+
+
+def test_main_job_gives_up_on_a_dead_node_within_its_bound(tmp_path: Path) -> None:
+    """A scheduled run against a node that never answers ends: exit 6 within ``--max-wait``,
+    with the follower's own log saying what it waited for and where, and one line at the end."""
+    port = free_port()
+    toml = tmp_path / "node.toml"
+    toml.write_text(
+        f'network = "regtest"\nshard_root = "{tmp_path / "shards"}"\n'
+        f'[node]\nrpc_url = "http://127.0.0.1:{port}/"\nrpc_user = "u"\nrpc_password = "p"\n'
+    )
+    started = time.monotonic()
+    dead = _run("--node-config", str(toml), "--founder", "ab" * 32, "--workdir", str(tmp_path),
+                "--max-wait", "2", timeout=120)  # fmt: skip
+    assert dead.returncode == 6, dead.stdout + dead.stderr
+    assert time.monotonic() - started < 60  # the interpreter and Dagster's import, plus 2 s
+    assert "waiting_for_node" in dead.stderr and f"node=http://127.0.0.1:{port}/" in dead.stderr
+    assert 'reason="node connection' in dead.stderr
+    last = dead.stdout.strip().splitlines()[-1]
+    assert last.startswith("drey-warehouse: gave up after") and "max_wait 2 s" in last, last
 
 
 def test_main_job_reports_a_bug_as_a_bug(
