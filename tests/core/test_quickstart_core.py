@@ -22,12 +22,19 @@ pytestmark = pytest.mark.core
 GUIDE = REPO / "docs" / "follower.md"
 
 
+EXAMPLES = {"ini": REPO / "deploy" / "bitcoin.example.conf",
+            "toml": REPO / "deploy" / "follow.example.toml"}  # fmt: skip
+
+
 def guide_block(language: str) -> str:
-    """The first ``language`` code block of the guide's "Following a real bitcoind"."""
+    """The first ``language`` code block of the guide's "Following a real bitcoind", which is
+    also the committed example file an operator copies."""
     text = GUIDE.read_text()
     section = text.split("## Following a real bitcoind", 1)[1].split("\n## ", 1)[0]
     found = re.search(rf"```{language}\n(.*?)```", section, re.S)
     assert found, f"no {language} block in the guide's real-node section"
+    example = EXAMPLES[language]
+    assert example.read_text() == found.group(1), f"{example} differs from docs/follower.md"
     return found.group(1)
 
 
