@@ -27,11 +27,10 @@ import duckdb
 
 from indexer.faults import crashpoint
 from indexer.shards.writer import fsync_dir
-from pipelines.settings import REPO
+from pipelines.settings import SQL_DIR
 from pipelines.store import Store
 from pipelines.tables import TABLES, create_tables, quote_identifier
 
-SQL_DIR = REPO / "sql"
 STORAGE_VERSION = "v1.5.0"
 _NUMBERED = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 _counter = itertools.count()

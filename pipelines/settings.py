@@ -25,6 +25,19 @@ from pipelines.store import Store
 from pipelines.writer_lock import writer_lock
 
 REPO = Path(__file__).resolve().parents[1]
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def packaged(name: str, in_checkout: str) -> Path:
+    """A file the wheel carries inside the package (``pipelines/<name>``, see pyproject's
+    ``force-include``), or, in a checkout, its place in the repository (``in_checkout``)."""
+    inside = _PACKAGE / name
+    return inside if inside.exists() else REPO / in_checkout
+
+
+# The warehouse contract (numbered view, macro and check files) and the instance's defaults.
+SQL_DIR = packaged("sql", "sql")
+DAGSTER_YAML = packaged("dagster.yaml", "dagster_home/dagster.yaml")
 
 # Where the main job works when no --workdir is given (devnet/, shards/, warehouse/).
 MAIN_JOB_WORKDIR = "var/run"

@@ -60,7 +60,7 @@ from pipelines.driver.report import print_report
 from pipelines.driver.runner import Cursors, RunFailedError, build_all, tick
 from pipelines.errors import ConfigurationError, WarehouseBusyError
 from pipelines.light import NOT_CHECKED, check_proofs_only
-from pipelines.settings import MAIN_JOB_WORKDIR, REPO, Warehouse
+from pipelines.settings import DAGSTER_YAML, MAIN_JOB_WORKDIR, REPO, Warehouse
 from pipelines.writer_lock import writer_lock
 
 EXIT_USAGE = 2
@@ -214,11 +214,11 @@ def run(args: argparse.Namespace, console: Console) -> int:
 
 
 def _instance(home: Path) -> dg.DagsterInstance:
-    """The instance in ``home``; a new home gets the repository's dagster.yaml."""
+    """The instance in ``home``; a new home gets the project's dagster.yaml."""
     home = home.resolve()
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "dagster.yaml").exists():
-        shutil.copyfile(REPO / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
+        shutil.copyfile(DAGSTER_YAML, home / "dagster.yaml")
     os.environ["DAGSTER_HOME"] = str(home)
     return dg.DagsterInstance.get()
 
