@@ -1,7 +1,8 @@
-"""docs/follower.md's real-node quick start, as an operator follows it: its ``bitcoin.conf``
-and ``follow.toml`` word for word (plus a regtest section with free ports and this machine's
-paths), bitcoind started with nothing but ``-datadir``, ``indexer follow`` and ``indexer
-status`` from the command line, and what the page says to expect on the first run."""
+"""docs/follower.md's real-node quick start and docs/operating.md's steps, as an operator
+follows them: the committed ``bitcoin.conf`` and ``follow.toml`` word for word (plus a regtest
+section with free ports and this machine's paths), bitcoind started with nothing but
+``-datadir``, ``indexer follow`` and ``indexer status`` from the command line, what the page
+says to expect on the first run, and the main job on the same file publishing a warehouse."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from ..indexer.follow.helpers import REPO, assert_fresh_index, reference_from_blocks
@@ -102,6 +104,22 @@ def test_the_guide_s_bitcoin_conf_and_follow_toml(
     assert f"node: url={core.url} reachable=True {tip} lag=0" in status.stdout, status.stdout
     expected = reference_from_blocks(iter(core.active_blocks()), vault_scripts=(vault,))
     assert_fresh_index(shards, expected)
+
+    # docs/operating.md, step 4: the main job on the same follow.toml publishes a warehouse
+    # of this node's chain (no Drey params here, so no months: the chain part only).
+    work = tmp_path / "run"
+    job = subprocess.run(
+        [sys.executable, "-m", "pipelines.driver.main", "run", "--node-config", str(config),
+         "--founder", "ab" * 32, "--workdir", str(work), "--dagster-home", str(tmp_path / "dh")],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert job.returncode == 0, job.stdout + job.stderr
+    con = duckdb.connect(str(work / "warehouse" / "warehouse.duckdb"), read_only=True)
+    try:
+        height, blocks = con.execute("select max(height), count(*) from blocks").fetchone()
+    finally:
+        con.close()
+    assert (height, blocks) == (core.rpc.getblockcount(), core.rpc.getblockcount() + 1)
 
 
 def wait_for(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
