@@ -10,6 +10,7 @@ import dagster as dg
 import pyarrow as pa
 
 from drey.rules import Evaluation, MonthEvaluation
+from pipelines.assets.groups import Group
 from pipelines.convert import to_table
 from pipelines.partitions import month_partitioned_asset
 from pipelines.settings import Warehouse
@@ -45,7 +46,7 @@ def month_evaluation(evaluation: Evaluation, month: str) -> MonthEvaluation | No
 def month_asset(
     *,
     name: str,
-    group: str,
+    group: Group,
     tables: Sequence[str],
     description: str,
     deps: Sequence[dg.AssetKey | str] = (RULES_EVALUATION,),

@@ -11,6 +11,7 @@ import pyarrow as pa
 from drey.merkle import MonthTree, month_index
 from drey.rules import Evaluation, MonthEvaluation
 from pipelines.assets._common import month_asset, month_evaluation
+from pipelines.assets.groups import MONTHS
 from pipelines.convert import hexify
 from pipelines.settings import Warehouse
 
@@ -44,7 +45,7 @@ def allocation_tables(m: MonthEvaluation) -> tuple[pa.Table, dict[str, object]]:
 
 @month_asset(
     name="allocations",
-    group="allocations",
+    group=MONTHS,
     tables=("allocations", "allocation_roots"),
     description="Accepted allocation of each month with row hashes; the tree rebuilt over them.",
 )

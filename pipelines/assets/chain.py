@@ -7,6 +7,7 @@ warehouse never depends on files the follower may rewrite after a reorg.
 import dagster as dg
 
 from pipelines.assets._common import table_metadata
+from pipelines.assets.groups import CHAIN
 from pipelines.settings import Warehouse
 from pipelines.sources import read_shard_table
 
@@ -17,7 +18,7 @@ def _copy(warehouse: Warehouse, table: str, order: str) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata=table_metadata({table: data}))
 
 
-@dg.asset(group_name="chain", kinds={"parquet"})
+@dg.asset(group_name=CHAIN, kinds={"parquet"})
 def blocks(warehouse: Warehouse) -> dg.MaterializeResult:
     """One row per committed block: height, hash, header fields."""
     data = read_shard_table(warehouse.shards, "blocks", order="height")
@@ -29,13 +30,13 @@ def blocks(warehouse: Warehouse) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata=meta)
 
 
-@dg.asset(group_name="chain", kinds={"parquet"})
+@dg.asset(group_name=CHAIN, kinds={"parquet"})
 def vault_outputs(warehouse: Warehouse) -> dg.MaterializeResult:
     """Outputs paying a watched vault script (stakes and deposits once a message binds them)."""
     return _copy(warehouse, "vault_outputs", "block_height, tx_index, vout")
 
 
-@dg.asset(group_name="chain", kinds={"parquet"})
+@dg.asset(group_name=CHAIN, kinds={"parquet"})
 def vault_spends(warehouse: Warehouse) -> dg.MaterializeResult:
     """Later spends of vault outputs (withdrawals)."""
     return _copy(warehouse, "vault_spends", "block_height, tx_index, input")

@@ -3,12 +3,13 @@ draw's weights and the elected lead, with the round's timeline and decision (§4
 
 from drey.rules import Evaluation, MonthEvaluation
 from pipelines.assets._common import month_asset
+from pipelines.assets.groups import MONTHS
 from pipelines.convert import display_hash, hexify
 
 
 @month_asset(
     name="elections",
-    group="elections",
+    group=MONTHS,
     tables=("elections", "election_vrfs", "election_weights"),
     description="VRF verification and the stake-weighted lead draw of every round.",
 )

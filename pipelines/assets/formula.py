@@ -7,6 +7,7 @@ import pyarrow as pa
 
 from drey.rules import Evaluation, MonthEvaluation
 from pipelines.assets._common import month_asset
+from pipelines.assets.groups import MONTHS
 
 
 def _check(evaluation: Evaluation, month: str, name: str) -> tuple[bool | None, str | None]:
@@ -18,7 +19,7 @@ def _check(evaluation: Evaluation, month: str, name: str) -> tuple[bool | None, 
 
 @month_asset(
     name="formula_runs",
-    group="formula",
+    group=MONTHS,
     tables=("formula_runs", "formula_inputs"),
     description="Formula inputs from chain deposits and the inscribed module's output.",
 )

@@ -13,6 +13,7 @@ warehouse with up to the shards' 64 MiB per block. They stay in the shards.
 import dagster as dg
 
 from pipelines.assets._common import table_metadata
+from pipelines.assets.groups import CHAIN
 from pipelines.settings import Warehouse
 from pipelines.sources import read_shard_table
 
@@ -26,7 +27,7 @@ COLUMNS = (
 )
 
 
-@dg.asset(group_name="inscriptions", kinds={"parquet"})
+@dg.asset(group_name=CHAIN, kinds={"parquet"})
 def inscriptions(warehouse: Warehouse) -> dg.MaterializeResult:
     """One row per envelope (ord 0.27), as the shards hold it, bodies only where used."""
     data = read_shard_table(

@@ -23,6 +23,7 @@ import pyarrow as pa
 from drey.messages import Quarantine, parse_message
 from drey.rules import PositionedMessage
 from pipelines.assets._common import table_metadata
+from pipelines.assets.groups import CHAIN
 from pipelines.convert import hexify, message_json, outpoint_bytes, to_table
 from pipelines.settings import MESSAGES_STATE, Warehouse
 from pipelines.tables import DREY_MESSAGES, QUARANTINE
@@ -154,7 +155,7 @@ def message_tables(
 
 
 @dg.multi_asset(
-    group_name="drey_messages",
+    group_name=CHAIN,
     outs={
         "drey_messages": dg.AssetOut(
             description="Every Drey inscription that parsed, with its kind and fields.",

@@ -4,13 +4,14 @@ a race package with its rank, or late) (§5, §8)."""
 
 from drey.rules import Evaluation, MonthEvaluation
 from pipelines.assets._common import month_asset
+from pipelines.assets.groups import MONTHS
 
 PACKAGE_KINDS = ("lead", "secondary", "lead_part")
 
 
 @month_asset(
     name="packages",
-    group="packages",
+    group=MONTHS,
     tables=("packages",),
     description="Lead, secondary and lead_part messages with status, role and race rank.",
 )

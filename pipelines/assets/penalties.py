@@ -3,11 +3,12 @@ the slashed sats credited to plans pro rata to their Dreybits (``redistribution`
 
 from drey.rules import Evaluation, MonthEvaluation
 from pipelines.assets._common import month_asset
+from pipelines.assets.groups import MONTHS
 
 
 @month_asset(
     name="penalties",
-    group="penalties",
+    group=MONTHS,
     tables=("penalties", "redistribution"),
     description="Offences and slashes; slashed sats credited to the month's plans.",
 )

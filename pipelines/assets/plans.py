@@ -6,11 +6,12 @@ they are in ``formula_inputs``."""
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from pipelines.assets.groups import BOOKKEEPING
 from pipelines.assets.stakes import BINDING_DEPS, bindings
 from pipelines.settings import Warehouse
 
 
-@dg.asset(group_name="plans_and_deposits", deps=BINDING_DEPS, kinds={"duckdb", "parquet"})
+@dg.asset(group_name=BOOKKEEPING, deps=BINDING_DEPS, kinds={"duckdb", "parquet"})
 def plans(warehouse: Warehouse, duckdb: DuckDBResource) -> dg.MaterializeResult:
     """Every ``plan`` message (user_id, owner) with its status and, when valid, the deposits
     (vault outputs) it binds and when each was withdrawn."""

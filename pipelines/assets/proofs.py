@@ -19,6 +19,7 @@ import dagster as dg
 from drey.rules import Evaluation, MonthEvaluation
 from drey.rules.results import Reveal
 from pipelines.assets._common import RULES_EVALUATION, json_text, month_asset, table_metadata
+from pipelines.assets.groups import PROOFS
 from pipelines.convert import to_table
 from pipelines.settings import MESSAGES_STATE, Warehouse
 from pipelines.setup_audit import audit_manifests
@@ -63,7 +64,7 @@ def _agrees_with_recompute(v: Reveal, m: MonthEvaluation) -> bool | None:
 
 @month_asset(
     name="proofs",
-    group="proofs",
+    group=PROOFS,
     tables=("proofs",),
     description="Every decrypted result's proof: system, verdict, snarkjs JSON, verify time.",
 )
@@ -101,7 +102,7 @@ def proofs_agree_with_recompute(
     )
 
 
-@dg.asset(group_name="proof_systems", deps=[RULES_EVALUATION], kinds={"parquet"})
+@dg.asset(group_name=PROOFS, deps=[RULES_EVALUATION], kinds={"parquet"})
 def proof_systems(warehouse: Warehouse) -> dg.MaterializeResult:
     """Every parsed circuit manifest: its files' hashes, verification key, ceremony
     (contributors in order, beacon) and whether the final key follows from the circuit, the

@@ -3,11 +3,12 @@ order (rank by chain position) or late, with their reveal outcome and agreement 
 
 from drey.rules import Evaluation, MonthEvaluation
 from pipelines.assets._common import month_asset
+from pipelines.assets.groups import MONTHS
 
 
 @month_asset(
     name="race_results",
-    group="race_results",
+    group=MONTHS,
     tables=("race_results",),
     description="Lead and race/late packages in rank order with reveal and agreement.",
 )

@@ -3,12 +3,13 @@ its result claims), a copy, key reuse, or unrevealed; whether it is valid and ag
 
 from drey.rules import Evaluation, MonthEvaluation
 from pipelines.assets._common import month_asset
+from pipelines.assets.groups import MONTHS
 from pipelines.convert import hexify
 
 
 @month_asset(
     name="reveals",
-    group="reveals",
+    group=MONTHS,
     tables=("reveals",),
     description="Threshold decryption outcome and claimed roots of every lead/race/late package.",
 )

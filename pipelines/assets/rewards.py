@@ -3,11 +3,12 @@ agreeing race secondaries' shares by rank. ``final`` is false until the share wi
 
 from drey.rules import Evaluation, MonthEvaluation
 from pipelines.assets._common import month_asset
+from pipelines.assets.groups import MONTHS
 
 
 @month_asset(
     name="rewards",
-    group="rewards",
+    group=MONTHS,
     tables=("rewards",),
     description="Rewards of the accepted round: lead share and race shares by rank.",
 )

@@ -4,6 +4,7 @@ months history (§7): leaf i of the months tree and the months root after each d
 
 from drey.rules import Evaluation, MonthEvaluation, months_between
 from pipelines.assets._common import month_asset
+from pipelines.assets.groups import MONTHS
 from pipelines.convert import hexify
 
 ZERO = "00" * 32
@@ -11,7 +12,7 @@ ZERO = "00" * 32
 
 @month_asset(
     name="month_roots",
-    group="month_roots",
+    group=MONTHS,
     tables=("month_roots", "months_history"),
     description="Recomputed month roots vs the lead's claims; the months tree after each month.",
 )

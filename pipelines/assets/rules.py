@@ -19,6 +19,7 @@ from drey.rules import Evaluation, PositionedMessage
 from drey.rules.memo import Memo
 from drey.rules.share_proofs import ShareVerifier
 from pipelines.assets._common import table_metadata
+from pipelines.assets.groups import RULES
 from pipelines.convert import to_table
 from pipelines.evaluation import (
     PART_COLUMNS,
@@ -62,7 +63,7 @@ def status_table(evaluation: Evaluation) -> pa.Table:
 
 
 @dg.multi_asset(
-    group_name="rules",
+    group_name=RULES,
     outs={
         "rules_evaluation": dg.AssetOut(
             description="drey.rules.evaluate over the committed chain (saved state).",

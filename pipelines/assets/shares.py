@@ -3,11 +3,12 @@ shares ledger of §8): who posted a share for which package, when, and its entry
 
 from drey.rules import Evaluation, MonthEvaluation
 from pipelines.assets._common import month_asset
+from pipelines.assets.groups import MONTHS
 
 
 @month_asset(
     name="decryption_shares",
-    group="decryption_shares",
+    group=MONTHS,
     tables=("decryption_shares",),
     description="The shares ledger: one row per share entry with its status.",
 )

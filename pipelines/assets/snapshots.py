@@ -5,6 +5,7 @@ from typing import Any
 
 from drey.rules import Evaluation, MonthEvaluation
 from pipelines.assets._common import month_asset
+from pipelines.assets.groups import BOOKKEEPING
 from pipelines.convert import hexify
 
 
@@ -52,7 +53,7 @@ def month_row(m: MonthEvaluation) -> dict[str, Any]:
 
 @month_asset(
     name="snapshots",
-    group="snapshots_and_eligibility",
+    group=BOOKKEEPING,
     tables=("months", "eligibility"),
     description="Snapshot, start, eligibility and outcome of each month; stakes at S_M.",
 )

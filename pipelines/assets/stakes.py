@@ -12,6 +12,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from pipelines.assets._common import table_metadata
+from pipelines.assets.groups import BOOKKEEPING
 from pipelines.settings import Warehouse
 from pipelines.tables import TABLES
 
@@ -54,7 +55,7 @@ def bindings(
 BINDING_DEPS = ["drey_messages", "message_statuses", "vault_outputs", "vault_spends"]
 
 
-@dg.asset(group_name="stakes", deps=BINDING_DEPS, kinds={"duckdb", "parquet"})
+@dg.asset(group_name=BOOKKEEPING, deps=BINDING_DEPS, kinds={"duckdb", "parquet"})
 def stakes(warehouse: Warehouse, duckdb: DuckDBResource) -> dg.MaterializeResult:
     """Every ``stake`` message with its status and, when valid, the vault outputs it binds."""
     return bindings(warehouse, duckdb, "stake", "stakes")

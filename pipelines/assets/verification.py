@@ -9,6 +9,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from drey.rules import Evaluation
+from pipelines.assets.groups import WAREHOUSE
 from pipelines.convert import to_table
 from pipelines.duck import month_sql_checks
 from pipelines.partitions import month_partitioned_asset
@@ -47,7 +48,7 @@ def rules_rows(evaluation: Evaluation, month: str | None) -> list[dict]:
 
 
 @month_partitioned_asset(
-    group_name="verification",
+    group_name=WAREHOUSE,
     deps=[*MONTH_ASSETS, "drey_messages"],
     kinds={"duckdb", "parquet"},
 )

@@ -5,13 +5,14 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from drey.rules import Evaluation
+from pipelines.assets.groups import WAREHOUSE
 from pipelines.assets.verification import rules_rows
 from pipelines.duck import publish
 from pipelines.settings import Warehouse
 
 
 @dg.asset(
-    group_name="warehouse",
+    group_name=WAREHOUSE,
     deps=[
         "blocks",
         "vault_outputs",

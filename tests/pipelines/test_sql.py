@@ -109,7 +109,7 @@ def test_a_month_asset_writes_only_month_tables() -> None:
     from pipelines.assets._common import month_asset
 
     with pytest.raises(ValueError, match="month tables only"):
-        month_asset(name="x", group="x", tables=("blocks",), description="x")
+        month_asset(name="x", group="months", tables=("blocks",), description="x")
 
 
 def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, str]]:
