@@ -52,7 +52,8 @@ def test_dagster_ui_loads_the_code_location(tmp_path: Path) -> None:
     env = {**os.environ, "DAGSTER_HOME": str(home), "DREY_SHARD_ROOT": str(tmp_path / "s")}
     webserver = Path(sys.executable).with_name("dagster-webserver")
     proc = subprocess.Popen(
-        [str(webserver), "-m", "pipelines", "-h", "127.0.0.1", "-p", str(port)],
+        # No -m: pyproject's [tool.dagster] names the code location.
+        [str(webserver), "-h", "127.0.0.1", "-p", str(port)],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
