@@ -1,4 +1,5 @@
-"""Every asset and asset check of the code location, one module per asset group."""
+"""Every asset and asset check of the code location, one module per concern (the groups are
+in ``groups.py``), and the selections the jobs run."""
 
 import dagster as dg
 
@@ -24,6 +25,7 @@ from pipelines.assets import (
     verification,
     warehouse,
 )
+from pipelines.assets.groups import BOOKKEEPING, CHAIN, PROOFS, RULES, WAREHOUSE
 
 MODULES = (
     chain,
@@ -51,17 +53,10 @@ MODULES = (
 ASSETS = dg.load_assets_from_modules(list(MODULES))
 CHECKS = dg.load_asset_checks_from_modules(list(MODULES))
 
-# The unpartitioned assets a new shard commit refreshes before any month is rebuilt.
-CHAIN_ASSETS = dg.AssetSelection.groups(
-    "chain",
-    "inscriptions",
-    "drey_messages",
-    "rules",
-    "stakes",
-    "plans_and_deposits",
-    "proof_systems",
-)
+# The month-partitioned assets (every month result, the verification).
+MONTH_PARTITIONED = dg.AssetSelection.assets(*(a for a in ASSETS if a.partitions_def is not None))
+# The unpartitioned assets a new shard commit refreshes before any month is rebuilt: the chain,
+# the bookkeeping over it, the rules engine, and the proof systems.
+CHAIN_ASSETS = dg.AssetSelection.groups(CHAIN, BOOKKEEPING, RULES, PROOFS) - MONTH_PARTITIONED
 # The month-partitioned assets and the publication that follows them.
-MONTH_ASSETS = dg.AssetSelection.assets(
-    *(a for a in ASSETS if a.partitions_def is not None)
-) | dg.AssetSelection.groups("warehouse")
+MONTH_ASSETS = MONTH_PARTITIONED | dg.AssetSelection.groups(WAREHOUSE)
