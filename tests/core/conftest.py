@@ -11,10 +11,10 @@ import pytest
 
 from devnet.chain import Chain
 
-from ..indexer.follow.helpers import Activity
-from .bitcoind import MakeCore
+from ..indexer.follow.helpers import Activity, reference_from_blocks
+from .bitcoind import Bitcoind, MakeCore
 
-__all__ = ["MakeCore", "activity_chain", "open_copy"]
+__all__ = ["MakeCore", "activity_chain", "fresh_index", "open_copy"]
 
 
 @pytest.fixture(scope="session")
@@ -36,3 +36,8 @@ def activity_chain(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, byte
 def open_copy(src: Path, dst: Path) -> Chain:
     shutil.copytree(src, dst)
     return Chain.open(dst)
+
+
+def fresh_index(core: Bitcoind, vault: bytes) -> dict[str, list[dict]]:
+    """A fresh index of Core's active chain: what the shards must equal."""
+    return reference_from_blocks(iter(core.active_blocks()), vault_scripts=(vault,))

@@ -12,9 +12,8 @@ import pytest
 from indexer.blockfiles import read_xor_key
 from indexer.follow import read_manifest
 
-from ..indexer.follow.helpers import Running, assert_fresh_index, reference_from_blocks, wait_until
-from .bitcoind import Bitcoind
-from .conftest import MakeCore, open_copy
+from ..indexer.follow.helpers import Running, assert_fresh_index, wait_until
+from .conftest import MakeCore, fresh_index, open_copy
 
 pytestmark = pytest.mark.core
 
@@ -29,10 +28,6 @@ def core_with_files(make_core: MakeCore, activity_chain, tmp_path: Path):
     core.mine(60)
     assert read_xor_key(core.blocks_dir) != bytes(8), "Core wrote no xor key"
     return core, vault
-
-
-def fresh_index(core: Bitcoind, vault: bytes) -> dict[str, list[dict]]:
-    return reference_from_blocks(iter(core.active_blocks()), vault_scripts=(vault,))
 
 
 def test_backfill_from_the_files_of_a_stopped_core_then_follow_it(

@@ -10,15 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from ..indexer.follow.helpers import Running, assert_fresh_index, reference_from_blocks
-from .bitcoind import Bitcoind
-from .conftest import MakeCore, open_copy
+from ..indexer.follow.helpers import Running, assert_fresh_index
+from .conftest import MakeCore, fresh_index, open_copy
 
 pytestmark = pytest.mark.core
-
-
-def fresh_index(core: Bitcoind, vault: bytes) -> dict[str, list[dict]]:
-    return reference_from_blocks(iter(core.active_blocks()), vault_scripts=(vault,))
 
 
 @pytest.mark.parametrize(

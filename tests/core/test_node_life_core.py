@@ -21,19 +21,13 @@ from ..indexer.follow.helpers import (
     assert_fresh_index,
     follow_process,
     follow_to_tip_cli,
-    reference_from_blocks,
     sigkill,
     wait_until,
     write_toml,
 )
-from .bitcoind import Bitcoind
-from .conftest import MakeCore, open_copy
+from .conftest import MakeCore, fresh_index, open_copy
 
 pytestmark = pytest.mark.core
-
-
-def fresh_index(core: Bitcoind, vault: bytes) -> dict[str, list[dict]]:
-    return reference_from_blocks(iter(core.active_blocks()), vault_scripts=(vault,))
 
 
 def test_core_warming_up_answers_minus_28_which_the_client_names(make_core: MakeCore) -> None:

@@ -16,9 +16,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ..indexer.follow.helpers import REPO, assert_fresh_index, reference_from_blocks
+from ..indexer.follow.helpers import REPO, assert_fresh_index
 from .bitcoind import MakeCore, free_port
-from .conftest import open_copy
+from .conftest import fresh_index, open_copy
 
 pytestmark = pytest.mark.core
 GUIDE = REPO / "docs" / "follower.md"
@@ -102,8 +102,7 @@ def test_the_guide_s_bitcoin_conf_and_follow_toml(
     assert status.returncode == 0, status.stderr
     tip = f"height={core.rpc.getblockcount()} hash={core.rpc.getbestblockhash()}"
     assert f"node: url={core.url} reachable=True {tip} lag=0" in status.stdout, status.stdout
-    expected = reference_from_blocks(iter(core.active_blocks()), vault_scripts=(vault,))
-    assert_fresh_index(shards, expected)
+    assert_fresh_index(shards, fresh_index(core, vault))
 
     # docs/operating.md, step 4: the main job on the same follow.toml publishes a warehouse
     # of this node's chain (no Drey params here, so no months: the chain part only).

@@ -19,11 +19,10 @@ from ..indexer.follow.helpers import (
     Running,
     assert_fresh_index,
     follow_to_tip_cli,
-    reference_from_blocks,
     write_toml,
 )
 from .bitcoind import Bitcoind
-from .conftest import MakeCore, open_copy
+from .conftest import MakeCore, fresh_index, open_copy
 
 pytestmark = pytest.mark.core
 FINALITY = 6
@@ -45,10 +44,7 @@ def busy_top(act: Activity, depth: int) -> None:
 
 def caught_up(run: Running, core: Bitcoind, vault: bytes) -> None:
     run.wait_tip(core.rpc.getbestblockhash(), timeout=30)
-    blocks = core.active_blocks()
-    assert_fresh_index(run.follower.cfg.shard_root, reference_from_blocks(
-        iter(blocks), vault_scripts=(vault,)
-    ))  # fmt: skip
+    assert_fresh_index(run.follower.cfg.shard_root, fresh_index(core, vault))
 
 
 @pytest.fixture
@@ -136,6 +132,4 @@ def test_a_reorg_deeper_than_the_finality_zone_stops_until_rebuild_from(
         write_toml(tmp_path / "follow.toml", cfg), "--rebuild-from", str(fork + 1)
     )
     assert rebuilt.returncode == 0, rebuilt.stderr
-    assert_fresh_index(root, reference_from_blocks(
-        iter(core.active_blocks()), vault_scripts=(vault,)
-    ))  # fmt: skip
+    assert_fresh_index(root, fresh_index(core, vault))
