@@ -13,18 +13,14 @@ from indexer.blockfiles import read_xor_key
 from indexer.follow import read_manifest
 
 from ..indexer.follow.helpers import Running, assert_fresh_index, wait_until
-from .conftest import MakeCore, fresh_index, open_copy
+from .conftest import fresh_index
 
 pytestmark = pytest.mark.core
 
 
 @pytest.fixture
-def core_with_files(make_core: MakeCore, activity_chain, tmp_path: Path):
-    src, vault = activity_chain
-    chain = open_copy(src, tmp_path / "dn")
-    core = make_core().start()
-    core.sync_from(chain)
-    chain.close()
+def core_with_files(replayed):
+    core, _, vault = replayed
     core.mine(60)
     assert read_xor_key(core.blocks_dir) != bytes(8), "Core wrote no xor key"
     return core, vault

@@ -25,7 +25,7 @@ from ..indexer.follow.helpers import (
     wait_until,
     write_toml,
 )
-from .conftest import MakeCore, fresh_index, open_copy
+from .conftest import MakeCore, fresh_index, replay
 
 pytestmark = pytest.mark.core
 
@@ -61,11 +61,7 @@ def test_restarts_and_kills_under_the_follower(
     carries the old cookie, and Core answers a wrong credential with 401 only after 250 ms (its
     brute-force deterrent), by when the warm-up is mostly over; the client re-reads the cookie
     and goes on."""
-    src, vault = activity_chain
-    chain = open_copy(src, tmp_path / "dn")
-    core = make_core(auth=auth)
-    core.start()
-    core.sync_from(chain)
+    core, chain, vault = replay(make_core, activity_chain, tmp_path / "dn", auth=auth)
     # Retrying every few ms, the follower meets Core's ~70 ms of -28 at each start.
     cfg = core.follow_config(tmp_path / "shards", vault_scripts=(vault,),
                              backoff_initial=0.002, backoff_max=0.005)  # fmt: skip
@@ -94,17 +90,11 @@ def test_restarts_and_kills_under_the_follower(
     assert_fresh_index(cfg.shard_root, fresh_index(core, vault))
 
 
-def test_a_node_killed_in_the_middle_of_a_backfill(
-    make_core: MakeCore, activity_chain, tmp_path: Path
-) -> None:
+def test_a_node_killed_in_the_middle_of_a_backfill(replayed, tmp_path: Path) -> None:
     """SIGKILL loses everything a regtest Core had not flushed (here: all of it, it comes back
     at genesis); its peers give the blocks back. The follower waits for the node, then for it
     to catch up with the committed tip, and goes on."""
-    src, vault = activity_chain
-    chain = open_copy(src, tmp_path / "dn")
-    core = make_core().start()
-    core.sync_from(chain)
-    chain.close()
+    core, _, vault = replayed
     core.mine(1500)
     blocks = core.active_blocks(1)  # what the peers will give back
     root = tmp_path / "shards"
@@ -125,14 +115,8 @@ def test_a_node_killed_in_the_middle_of_a_backfill(
     assert_fresh_index(root, fresh_index(core, vault))
 
 
-def test_the_follower_sigkilled_while_core_keeps_mining(
-    make_core: MakeCore, activity_chain, tmp_path: Path
-) -> None:
-    src, vault = activity_chain
-    chain = open_copy(src, tmp_path / "dn")
-    core = make_core().start()
-    core.sync_from(chain)
-    chain.close()
+def test_the_follower_sigkilled_while_core_keeps_mining(replayed, tmp_path: Path) -> None:
+    core, _, vault = replayed
     root = tmp_path / "shards"
     config_file = write_toml(tmp_path / "follow.toml", core.follow_config(
         root, vault_scripts=(vault,)

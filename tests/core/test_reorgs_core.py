@@ -22,7 +22,7 @@ from ..indexer.follow.helpers import (
     write_toml,
 )
 from .bitcoind import Bitcoind
-from .conftest import MakeCore, fresh_index, open_copy
+from .conftest import fresh_index
 
 pytestmark = pytest.mark.core
 FINALITY = 6
@@ -45,17 +45,6 @@ def busy_top(act: Activity, depth: int) -> None:
 def caught_up(run: Running, core: Bitcoind, vault: bytes) -> None:
     run.wait_tip(core.rpc.getbestblockhash(), timeout=30)
     assert_fresh_index(run.follower.cfg.shard_root, fresh_index(core, vault))
-
-
-@pytest.fixture
-def replayed(make_core: MakeCore, activity_chain, tmp_path: Path):
-    """Core holding the devnet's activity chain, the devnet copy beside it, the vault."""
-    src, vault = activity_chain
-    chain = open_copy(src, tmp_path / "dn")
-    core = make_core().start()
-    core.sync_from(chain)
-    yield core, chain, vault
-    chain.close()
 
 
 def test_invalidateblock_and_reconsiderblock_1_to_finality_minus_1_deep(
