@@ -13,7 +13,7 @@ bootstrap:
 
 # The main job: with no node given, simulate 12 months of the actuary network on the devnet,
 # follow it into shards, materialize every asset and publish the warehouse (var/run/). Pass
-# options with ARGS, e.g. ARGS="--fresh" or ARGS="--node-config follow.toml --founder <hex>".
+# options with ARGS, e.g. ARGS="--fresh" or ARGS="--config drey.toml".
 run: bootstrap
 	$(UV) run drey-warehouse run $(ARGS)
 

@@ -26,7 +26,8 @@ full_job = dg.define_asset_job(
 
 
 def build_definitions(warehouse: Warehouse | None = None) -> dg.Definitions:
-    """The definitions with ``warehouse`` settings (default: from the environment)."""
+    """The definitions with ``warehouse`` (default: every field from the product's settings,
+    read when a run or sensor starts; see :mod:`pipelines.settings`)."""
     return dg.Definitions(
         assets=ASSETS,
         asset_checks=CHECKS,
@@ -37,7 +38,7 @@ def build_definitions(warehouse: Warehouse | None = None) -> dg.Definitions:
         # takes the store's writer lock once (pipelines/writer_lock.py).
         executor=dg.in_process_executor,
         resources={
-            "warehouse": warehouse or Warehouse.from_env(),
+            "warehouse": warehouse or Warehouse(),
             "duckdb": DuckDBResource(database=":memory:"),
         },
     )

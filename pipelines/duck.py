@@ -27,7 +27,7 @@ import duckdb
 
 from indexer.faults import crashpoint
 from indexer.shards.writer import fsync_dir
-from pipelines.settings import SQL_DIR
+from pipelines.configuration import SQL_DIR
 from pipelines.store import Store
 from pipelines.tables import TABLES, create_tables, quote_identifier
 

@@ -1,79 +1,76 @@
 """The ``warehouse`` resource: where the pipelines read shards and write the warehouse, the
 one trust anchor, and a run-scoped cache of the typed state handed between assets.
 
-Defaults come from the environment so that ``dagster dev -m pipelines`` works from the
-repository root with nothing configured, on what the main job (``make run``) built:
-``DREY_SHARD_ROOT`` (default ``var/run/shards``), ``DREY_WAREHOUSE_DIR`` (default
-``var/run/warehouse``), ``DREY_FOUNDER`` (hex x-only key of the founder; default: the founder of
-the main job's devnet, from its identity file ``var/run/devnet/network.json``, if there is one; empty means no params can be
-valid, so no month is ever known).
+Its fields are Dagster config (set them in the launchpad's run config, or bind them with
+``dg.EnvVar`` in your own Definitions); every field left empty comes from the product's
+settings (:func:`pipelines.configuration.load_settings`: the ``config_file``, else
+``$DREY_CONFIG``; the ``DREY_*`` environment; the checkout's ``var/run``). They are read when a
+run or a sensor evaluation starts, in its own process, never at import: a code location loads
+with nothing configured, and ``dagster dev`` from a checkout works on what ``make run`` built.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from pydantic import PrivateAttr
+from pydantic import Field, PrivateAttr
 
-from pipelines.errors import ConfigurationError
+from pipelines.configuration import Settings, load_settings
 from pipelines.store import Store
 from pipelines.writer_lock import writer_lock
-
-REPO = Path(__file__).resolve().parents[1]
-_PACKAGE = Path(__file__).resolve().parent
-
-
-def packaged(name: str, in_checkout: str) -> Path:
-    """A file the wheel carries inside the package (``pipelines/<name>``, see pyproject's
-    ``force-include``), or, in a checkout, its place in the repository (``in_checkout``)."""
-    inside = _PACKAGE / name
-    return inside if inside.exists() else REPO / in_checkout
-
-
-# The warehouse contract (numbered view, macro and check files) and the instance's defaults.
-SQL_DIR = packaged("sql", "sql")
-DAGSTER_YAML = packaged("dagster.yaml", "dagster_home/dagster.yaml")
-
-# Where the main job works when no --workdir is given (devnet/, shards/, warehouse/).
-MAIN_JOB_WORKDIR = "var/run"
 
 EVALUATION_STATE = "evaluation"
 MESSAGES_STATE = "messages"
 
 
-def _default_path(env: str, default: str) -> str:
-    value = os.environ.get(env)
-    path = Path(value) if value else Path(default)
-    return str(path if path.is_absolute() else REPO / path)
-
-
-def _devnet_founder() -> str:
-    """The founder key of the main job's devnet, or "" when it has not been built."""
-    identity = REPO / MAIN_JOB_WORKDIR / "devnet" / "network.json"
-    try:
-        return str(json.loads(identity.read_text())["founder"])
-    except (OSError, ValueError, KeyError):
-        return ""
-
-
 class Warehouse(dg.ConfigurableResource):
-    """Paths and the founder key (64 hex characters, or empty)."""
+    """The shard root, the warehouse directory and the founder key; empty fields come from
+    the product's settings (see the module's docstring)."""
 
-    shard_root: str
-    warehouse_dir: str
-    founder: str = ""
-    # Processes that verify decryption-share proofs (0: one per core).
-    verify_workers: int = 0
-    # Seconds a run waits for another writer of the store (pipelines/writer_lock.py).
-    lock_wait: float = 600.0
+    config_file: str | None = Field(
+        default=None, description="The product's TOML file (default: $DREY_CONFIG, if set)."
+    )
+    shard_root: str | None = Field(
+        default=None, description="The follower's shard root (default: shard_root/DREY_SHARD_ROOT)."
+    )
+    warehouse_dir: str | None = Field(
+        default=None,
+        description="Where the store and the published warehouse.duckdb live "
+        "(default: [warehouse] warehouse_dir/DREY_WAREHOUSE_DIR).",
+    )
+    founder: str | None = Field(
+        default=None,
+        description="The founder's x-only key, 64 hex: the one trust anchor "
+        "(default: [warehouse] founder/DREY_FOUNDER; empty: no month can be verified).",
+    )
+    verify_workers: int | None = Field(
+        default=None, description="Processes verifying decryption-share proofs (0: one per core)."
+    )
+    lock_wait: float | None = Field(
+        default=None, description="Seconds a run waits for another writer of the store."
+    )
 
+    _settings: Settings | None = PrivateAttr(default=None)
     _cache: dict[str, tuple[tuple[int, int], Any]] = PrivateAttr(default_factory=dict)
     _lock: contextlib.ExitStack | None = PrivateAttr(default=None)
+
+    @property
+    def settings(self) -> Settings:
+        """The resolved settings (read once per resource instance)."""
+        if self._settings is None:
+            given = {
+                "shard_root": self.shard_root,
+                "warehouse_dir": self.warehouse_dir,
+                "founder": self.founder,
+                "verify_workers": self.verify_workers,
+                "lock_wait": self.lock_wait,
+            }
+            self._settings = load_settings(self.config_file, env=os.environ, overrides=given)
+        return self._settings
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         """A run holds the store's writer lock from start to end (sensor evaluations, which
@@ -86,7 +83,7 @@ class Warehouse(dg.ConfigurableResource):
             writer_lock(
                 self.store.root,
                 holder=f"dagster run {run.run_id} ({run.job_name})",
-                wait=self.lock_wait,
+                wait=self.settings.lock_wait,
                 log=context.log,
             )
         )
@@ -97,38 +94,21 @@ class Warehouse(dg.ConfigurableResource):
             self._lock.close()
             self._lock = None
 
-    @classmethod
-    def from_env(cls) -> Warehouse:
-        return cls(
-            shard_root=_default_path("DREY_SHARD_ROOT", f"{MAIN_JOB_WORKDIR}/shards"),
-            warehouse_dir=_default_path("DREY_WAREHOUSE_DIR", f"{MAIN_JOB_WORKDIR}/warehouse"),
-            founder=os.environ.get("DREY_FOUNDER") or _devnet_founder(),
-        )
-
     @property
     def founder_key(self) -> bytes | None:
-        text = self.founder.strip()
-        if not text:
-            return None
-        try:
-            key = bytes.fromhex(text)
-        except ValueError:
-            raise ConfigurationError(f"founder key is not hex: {text[:80]!r}") from None
-        if len(key) != 32:
-            raise ConfigurationError(f"founder key must be 32 bytes (x-only), got {len(key)}")
-        return key
+        return self.settings.founder_key
 
     @property
     def workers(self) -> int:
-        return self.verify_workers or os.cpu_count() or 1
+        return self.settings.verify_workers or os.cpu_count() or 1
 
     @property
     def shards(self) -> Path:
-        return Path(self.shard_root)
+        return self.settings.shard_root
 
     @property
     def store(self) -> Store:
-        return Store(Path(self.warehouse_dir))
+        return Store(self.settings.warehouse_dir)
 
     def state(self, name: str) -> Any:
         """The pickled state ``name`` (cached while its file is unchanged), or ``None``."""

@@ -25,7 +25,7 @@ def test_the_example_configurations_are_the_guide_s() -> None:
     section = guide.split("## Following a real bitcoind", 1)[1].split("\n## ", 1)[0]
     blocks = dict(re.findall(r"```(ini|toml)\n(.*?)```", section, re.S))
     assert (REPO / "deploy" / "bitcoin.example.conf").read_text() == blocks["ini"]
-    assert (REPO / "deploy" / "follow.example.toml").read_text() == blocks["toml"]
+    assert (REPO / "deploy" / "drey.example.toml").read_text() == blocks["toml"]
     operating = (REPO / "docs" / "operating.md").read_text()
-    for name in ("deploy/bitcoin.example.conf", "deploy/follow.example.toml"):
+    for name in ("deploy/bitcoin.example.conf", "deploy/drey.example.toml"):
         assert name in operating, f"docs/operating.md does not point to {name}"

@@ -19,12 +19,22 @@ REPO = Path(__file__).resolve().parents[1]
 UV = [os.environ.get("UV") or shutil.which("uv") or "uv"]
 
 CHECK = """
+from pathlib import Path
 import duckdb
 from pipelines.duck import apply_sql, view_names
-from pipelines.settings import DAGSTER_YAML, SQL_DIR
+from pipelines.configuration import DAGSTER_YAML, IN_CHECKOUT, SQL_DIR, default_workdir
+from pipelines.settings import Warehouse
 from pipelines.tables import create_tables
 import pipelines.definitions  # the code location loads
 assert "site-packages" in str(SQL_DIR) and DAGSTER_YAML.is_file(), (SQL_DIR, DAGSTER_YAML)
+# Outside a checkout the defaults are the working directory's, and a drey.toml's relative
+# paths are the file's.
+assert not IN_CHECKOUT and default_workdir() == Path.cwd() / "var" / "run", default_workdir()
+Path("etc").mkdir()
+Path("etc/drey.toml").write_text('shard_root = "s"\\n[warehouse]\\nwarehouse_dir = "w"\\n')
+settings = Warehouse(config_file="etc/drey.toml").settings
+assert settings.shard_root == Path("etc/s").resolve(), settings.shard_root
+assert settings.warehouse_dir == Path("etc/w").resolve() and settings.founder == ""
 con = duckdb.connect()
 create_tables(con)
 print(len(apply_sql(con)), len(view_names(con)))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -25,7 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from indexer.errors import ConfigError, IndexerError
-from indexer.follow.config import DEFAULT_EXIT_AT_TIP_MAX_WAIT, load_config
+from indexer.follow.config import (
+    CONFIG_ENV,
+    DEFAULT_EXIT_AT_TIP_MAX_WAIT,
+    env_name,
+    load_config,
+)
 from indexer.follow.errors import (
     CorruptBlockError,
     DeepReorgError,
@@ -152,7 +158,7 @@ def _seconds(text: str) -> float:
 
 
 def cmd_follow(args: argparse.Namespace) -> int:
-    config = load_config(args.config, _overrides(args))
+    config = load_config(args.config, _overrides(args), env=os.environ)
     if config.max_wait is None and args.exit_at_tip:
         config = replace(config, max_wait=DEFAULT_EXIT_AT_TIP_MAX_WAIT)
     log = setup_logging(fmt=args.log_format, level=getattr(logging, args.log_level.upper()))
@@ -190,7 +196,7 @@ def cmd_follow(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     try:
-        config = load_config(args.config, _overrides(args))
+        config = load_config(args.config, _overrides(args), env=os.environ)
         root = config.shard_root
     except ConfigError:
         if args.shard_root is None:
@@ -198,7 +204,15 @@ def cmd_status(args: argparse.Namespace) -> int:
         config = None
         root = Path(args.shard_root)
     status = shard_status(root)
-    asked = args.config is not None or args.rpc_url is not None
+    asked = any(
+        given is not None
+        for given in (
+            args.config,
+            args.rpc_url,
+            os.environ.get(CONFIG_ENV),
+            os.environ.get(env_name("rpc_url")),
+        )
+    )
     if config is not None and asked and not args.no_node:
         tip = status.get("tip", {}).get("height") if status.get("committed") else None
         status["node"] = node_status(config, tip)

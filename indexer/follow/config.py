@@ -1,4 +1,10 @@
-"""The follower's configuration: a TOML file, overridden by command-line flags.
+"""The follower's configuration: a TOML file, then ``DREY_*`` environment variables, then
+command-line flags, each overriding the one before.
+
+The file is the product's one configuration file (``drey.toml``): the follower's keys, plus the
+``[warehouse]`` and ``[dagster]`` tables that ``drey-warehouse`` and the Dagster code location
+read (:data:`PRODUCT_SECTIONS`; ``pipelines/configuration.py`` validates them, the follower leaves
+them alone). Without ``--config`` the file is ``$DREY_CONFIG``, if set.
 
 Every key may sit at the top level of the file or in the table named in :data:`SECTIONS`
 (``[node]``, ``[storage]``, ``[tuning]``), so both of these work::
@@ -10,8 +16,10 @@ Every key may sit at the top level of the file or in the table named in :data:`S
     rpc_cookie = "var/devnet/regtest/.cookie"
     zmq = ["tcp://127.0.0.1:28332"]
 
-Relative paths in a file are relative to the file's directory; on the command line, to the
-working directory. ``docs/follower.md`` lists every key.
+Every key is also the environment variable ``DREY_<KEY>`` (``DREY_SHARD_ROOT``,
+``DREY_RPC_PASSWORD``, …; lists comma-separated, ``DREY_REST_URL=true`` for REST on the RPC
+port). Relative paths in a file are relative to the file's directory; in the environment and
+on the command line, to the working directory. ``docs/follower.md`` lists every key.
 """
 
 from __future__ import annotations
@@ -78,6 +86,23 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "max_wait",
     ),
 }
+
+
+# Tables of the product's file that belong to other commands (the warehouse, the Dagster
+# instance): the follower skips them, pipelines/configuration.py validates them.
+PRODUCT_SECTIONS = ("warehouse", "dagster")
+
+# Every key ``k`` is also the environment variable ENV_PREFIX + k.upper(); CONFIG_ENV names the
+# file itself.
+ENV_PREFIX = "DREY_"
+CONFIG_ENV = "DREY_CONFIG"
+_LIST_KEYS = ("zmq", "vault_scripts", "vault_outpoints")
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
+
+
+def env_name(key: str) -> str:
+    """The environment variable that sets ``key``."""
+    return ENV_PREFIX + key.upper()
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,38 +304,64 @@ def parse_outpoint(text: str) -> tuple[str, int]:
 _FIELDS = {f.name for f in fields(FollowConfig)}
 
 
-def _convert(key: str, value: Any, base: Path | None, rpc_url: Any) -> Any:
-    if key in ("shard_root", "blocks_dir", "rpc_cookie"):
-        return _as_path(value, key, base)
-    if key in ("rpc_url", "rpc_user", "rpc_password", "network"):
-        return _as_str(value, key)
+_REST_FROM_RPC = "<the RPC URL's host and port>"
+_PATH_KEYS = ("shard_root", "blocks_dir", "rpc_cookie")
+_STR_KEYS = ("rpc_url", "rpc_user", "rpc_password", "network")
+_INT_KEYS = (
+    "start_height",
+    "finality_depth",
+    "range_blocks",
+    "bucket_blocks",
+    "fetch_workers",
+    "prefetch_blocks",
+    "batch_max_bytes",
+    "hash_batch",
+)
+
+
+def _convert(key: str, value: Any, base: Path | None, label: str = "") -> Any:
+    """``value`` of ``key`` in its field's type; errors name ``label`` (default: the key)."""
+    name = label or key
+    if key in _PATH_KEYS:
+        return _as_path(value, name, base)
+    if key in _STR_KEYS:
+        return _as_str(value, name)
     if key == "rest_url":
         if value is True:
-            # REST is served on the RPC port: reuse the RPC URL's scheme, host and port.
-            url = rpc_url if isinstance(rpc_url, str) else None
-            return "REST_FROM_RPC" if url is None else _rest_from_rpc(url)
+            # REST is served on the RPC port: the final RPC URL's scheme, host and port,
+            # whichever source gives it (resolved at the end of load_config).
+            return _REST_FROM_RPC
         if value is False:
             return None
-        return _as_str(value, key)
+        return _as_str(value, name)
     if key == "zmq":
-        return tuple(_str_list(value, key))
+        return tuple(_str_list(value, name))
     if key == "vault_scripts":
-        return tuple(parse_vault_script(v) for v in _str_list(value, key))
+        return tuple(parse_vault_script(v) for v in _str_list(value, name))
     if key == "vault_outpoints":
-        return tuple(parse_outpoint(v) for v in _str_list(value, key))
-    if key in ("start_height",):
-        return None if value is None else _as_int(value, key)
-    if key in (
-        "finality_depth",
-        "range_blocks",
-        "bucket_blocks",
-        "fetch_workers",
-        "prefetch_blocks",
-        "batch_max_bytes",
-        "hash_batch",
-    ):
-        return _as_int(value, key)
-    return _as_float(value, key)
+        return tuple(parse_outpoint(v) for v in _str_list(value, name))
+    if key == "start_height" and value is None:
+        return None
+    if key in _INT_KEYS:
+        return _as_int(value, name)
+    return _as_float(value, name)
+
+
+def _from_env_text(key: str, text: str, label: str) -> Any:
+    """An environment variable's text as the value a TOML file would give ``key``."""
+    if key in _LIST_KEYS:
+        return [part.strip() for part in text.split(",") if part.strip()]
+    if key == "rest_url" and text.strip().lower() in _TRUE + _FALSE:
+        return text.strip().lower() in _TRUE
+    try:
+        if key in _INT_KEYS:
+            return int(text)
+        if key not in _PATH_KEYS + _STR_KEYS + ("rest_url",):
+            return float(text)
+    except ValueError:
+        kind = "an integer" if key in _INT_KEYS else "a number"
+        raise ConfigError(f"{label}: expected {kind}, got {text!r}") from None
+    return text
 
 
 def _rest_from_rpc(url: str) -> str:
@@ -321,6 +372,10 @@ def _rest_from_rpc(url: str) -> str:
 def _flatten(doc: Mapping[str, Any], source: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in doc.items():
+        if key in PRODUCT_SECTIONS:  # the warehouse's and Dagster's: pipelines/configuration.py
+            if not isinstance(value, dict):
+                raise ConfigError(f"[{key}] in {source}: expected a table, got {value!r}")
+            continue
         if key in SECTIONS and isinstance(value, dict):
             for sub, v in value.items():
                 if sub not in SECTIONS[key]:
@@ -339,41 +394,75 @@ def _unknown(key: str, where: str) -> str:
     return f"unknown key {key!r} in {where}{hint}"
 
 
-def load_config(
-    path: str | Path | None = None, overrides: Mapping[str, Any] | None = None
-) -> FollowConfig:
-    """Read ``path`` (TOML) and apply ``overrides`` (flag values, ``None`` meaning "not
-    given"); raise :class:`ConfigError` with the key at fault."""
-    values: dict[str, Any] = {}
-    base: Path | None = None
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The TOML document at ``path``; :class:`ConfigError` if it is missing or not TOML."""
+    p = Path(path)
+    try:
+        return tomllib.loads(p.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file {p} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {p}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p} is not UTF-8 text") from None
+
+
+def config_path(path: str | Path | None, env: Mapping[str, str] | None) -> Path | None:
+    """The configuration file: ``path``, else ``$DREY_CONFIG`` (when ``env`` is given)."""
     if path is not None:
-        p = Path(path)
-        try:
-            doc = tomllib.loads(p.read_text())
-        except FileNotFoundError:
-            raise ConfigError(f"config file {p} does not exist") from None
-        except OSError as exc:
-            raise ConfigError(f"cannot read config file {p}: {exc}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{p} is not valid TOML: {exc}") from None
-        base = p.resolve().parent
-        raw = _flatten(doc, str(p))
+        return Path(path)
+    named = (env or {}).get(CONFIG_ENV)
+    return Path(named) if named else None
+
+
+def load_config(
+    path: str | Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    defaults: Mapping[str, Any] | None = None,
+) -> FollowConfig:
+    """The follower's configuration from, lowest first: ``defaults``, the TOML file (``path``,
+    else ``$DREY_CONFIG``), ``env``'s ``DREY_<KEY>`` variables (none when ``env`` is None),
+    and ``overrides`` (flag values, ``None`` meaning "not given"). Raises
+    :class:`ConfigError` naming the key, and the variable or file it came from."""
+    values: dict[str, Any] = {}
+    origin: dict[str, str] = {}  # where each value came from, for errors
+    for key, value in (defaults or {}).items():
+        values[key], origin[key] = _convert(key, value, None), "the default"
+    file = config_path(path, env)
+    if file is not None:
+        raw = _flatten(read_config_file(file), str(file))
+        base = file.resolve().parent
         for key, value in raw.items():
-            values[key] = _convert(key, value, base, raw.get("rpc_url"))
+            values[key], origin[key] = _convert(key, value, base), str(file)
+    for key in _FIELDS:
+        label = env_name(key)
+        text = (env or {}).get(label)
+        if text is not None:
+            values[key] = _convert(key, _from_env_text(key, text, label), None, label)
+            origin[key] = label
     for key, value in (overrides or {}).items():
         if value is None:
             continue
         if key not in _FIELDS:
             raise ConfigError(_unknown(key, "the command line"))
-        values[key] = _convert(key, value, None, values.get("rpc_url"))
-    if values.get("rest_url") == "REST_FROM_RPC":
-        values["rest_url"] = _rest_from_rpc(
-            values.get("rpc_url")
-            or f"http://127.0.0.1:{DEFAULT_RPC_PORTS.get(values.get('network', 'mainnet'), 8332)}/"
-        )
+        values[key], origin[key] = _convert(key, value, None), "the command line"
+    if values.get("rest_url") == _REST_FROM_RPC:
+        network = values.get("network", "mainnet")
+        rpc = values.get("rpc_url") or f"http://127.0.0.1:{DEFAULT_RPC_PORTS.get(network, 8332)}/"
+        values["rest_url"] = _rest_from_rpc(rpc)
     if "shard_root" not in values:
-        raise ConfigError("shard_root is required (in the config file or --shard-root)")
-    return FollowConfig(**values)
+        raise ConfigError(
+            "shard_root is required (in the config file, DREY_SHARD_ROOT or --shard-root)"
+        )
+    try:
+        return FollowConfig(**values)
+    except ConfigError as exc:
+        key = str(exc).partition(":")[0]
+        raise ConfigError(f"{exc} (set in {origin[key]})" if key in origin else str(exc)) from None
 
 
 def with_overrides(config: FollowConfig, **changes: Any) -> FollowConfig:

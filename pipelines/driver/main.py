@@ -4,8 +4,10 @@ With no node configured it builds a devnet with the actuary network (``devnet.si
 12 months, every scenario), serves it with the dev node, follows it into shards
 (``indexer.follow``), materializes every asset against the ``DAGSTER_HOME`` instance, publishes
 the warehouse and prints a verification report, checking the warehouse against the
-simulator's answer key. With ``--node-config`` (the follower's TOML: RPC, REST, ZMQ, vault
-scripts) and ``--founder`` it follows that node instead. ``--watch`` then stays at the tip:
+simulator's answer key. With ``--config`` (the product's TOML, ``drey.toml``; default
+``$DREY_CONFIG``: the node, the shard root, the vault scripts, the warehouse and the founder key,
+each key also a ``DREY_*`` variable, see ``pipelines/configuration.py``) it follows that node
+instead. ``--watch`` then stays at the tip:
 every commit of the follower runs the sensors' incremental runs until Ctrl-C.
 
 Exit codes: 0 ok (findings about the chain are not errors), 1 a run failed or the machine
@@ -13,7 +15,7 @@ refused (disk, permissions), 2 bad
 arguments or settings, 3 the warehouse differs from the answer key, 4 another writer holds the
 warehouse store (a Dagster run, another main job) past the wait, 6 the node stayed unavailable
 longer than ``--max-wait`` (default 600 s) before the build, 70 an internal error (a bug: the
-traceback is printed; please report it). With ``--node-config`` the follower logs on stderr as
+traceback is printed; please report it). With a node the follower logs on stderr as
 ``indexer follow`` does (what it waits for and the node's URL, backfill progress and ETA).
 
 The main job holds the store's writer lock (``pipelines/writer_lock.py``) for each build and
@@ -38,14 +40,22 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 from rich.console import Console
+from rich.markup import escape
 
 from devnet.simulate.errors import ScenarioError
 from devnet.simulate.identity import NETWORK_FILE
 from indexer.errors import ConfigError
-from indexer.follow import FollowConfig, Manifest, load_config
-from indexer.follow.config import DEFAULT_EXIT_AT_TIP_MAX_WAIT
+from indexer.follow import FollowConfig, Manifest
+from indexer.follow.config import CONFIG_ENV, DEFAULT_EXIT_AT_TIP_MAX_WAIT
 from indexer.follow.errors import NodeUnavailableError
 from indexer.follow.logs import setup_logging
+from pipelines.configuration import (
+    DAGSTER_YAML,
+    Settings,
+    default_dagster_home,
+    default_workdir,
+    load_settings,
+)
 from pipelines.definitions import build_definitions
 from pipelines.driver.compare import compare
 from pipelines.driver.network import (
@@ -60,7 +70,7 @@ from pipelines.driver.report import print_report
 from pipelines.driver.runner import Cursors, RunFailedError, build_all, tick
 from pipelines.errors import ConfigurationError, WarehouseBusyError
 from pipelines.light import NOT_CHECKED, check_proofs_only
-from pipelines.settings import DAGSTER_YAML, MAIN_JOB_WORKDIR, REPO, Warehouse
+from pipelines.settings import Warehouse
 from pipelines.writer_lock import writer_lock
 
 EXIT_USAGE = 2
@@ -95,8 +105,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="build (or follow) a chain and publish the warehouse")
-    run.add_argument("--node-config", type=Path, help="follower TOML of the node to follow")
-    run.add_argument("--founder", help="founder key (64 hex); default $DREY_FOUNDER")
+    run.add_argument(
+        "--config",
+        "--node-config",
+        dest="config",
+        type=Path,
+        help="the product's TOML (drey.toml) naming the node to follow; default $DREY_CONFIG. "
+        "Without one the main job builds and follows its own devnet",
+    )
+    run.add_argument(
+        "--founder", help="founder key (64 hex); default [warehouse] founder or $DREY_FOUNDER"
+    )
     run.add_argument("--months", type=int, default=12, help="devnet months (default 12)")
     run.add_argument("--users", type=int, default=2000, help="devnet customers (default 2000)")
     run.add_argument("--scenarios", default="all", help="devnet scenarios (default all)")
@@ -110,8 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--workdir",
         type=Path,
-        default=REPO / MAIN_JOB_WORKDIR,
-        help="devnet, shards and warehouse go here (default var/run)",
+        help="devnet, shards and warehouse go here (default: the checkout's var/run, or "
+        "./var/run outside a checkout); with a node, only the defaults of the paths",
     )
     run.add_argument("--fresh", action="store_true", help="delete the workdir first")
     run.add_argument("--watch", action="store_true", help="stay at the tip after the build")
@@ -127,13 +146,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-format",
         choices=("kv", "json"),
         default="kv",
-        help="the follower's log lines on stderr with --node-config (as `indexer follow`)",
+        help="the follower's log lines on stderr with a node (as `indexer follow`)",
     )
     run.add_argument(
         "--dagster-home",
         type=Path,
-        default=Path(os.environ.get("DAGSTER_HOME") or REPO / "dagster_home"),
-        help="the Dagster instance (default $DAGSTER_HOME or dagster_home/)",
+        help="the Dagster instance (default [dagster] dagster_home, $DAGSTER_HOME, or the "
+        "checkout's dagster_home/)",
     )
     light = sub.add_parser(
         "proofs", help="check a published warehouse's months history from its proofs alone"
@@ -141,9 +160,10 @@ def build_parser() -> argparse.ArgumentParser:
     light.add_argument(
         "--warehouse",
         type=Path,
-        default=REPO / MAIN_JOB_WORKDIR / "warehouse" / "warehouse.duckdb",
-        help="the published DuckDB file (default var/run/warehouse/warehouse.duckdb)",
+        help="the published DuckDB file (default: warehouse.duckdb in the configured "
+        "warehouse_dir, var/run/warehouse when nothing is configured)",
     )
+    light.add_argument("--config", type=Path, help="the product's TOML; default $DREY_CONFIG")
     return parser
 
 
@@ -152,22 +172,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console(stderr=False)
     try:
         if args.command == "proofs":
-            return proofs_only(args.warehouse, console)
+            published = args.warehouse or (
+                load_settings(args.config, env=os.environ).warehouse_dir / "warehouse.duckdb"
+            )
+            return proofs_only(published, console)
         return run(args, console)
     except (ConfigError, ConfigurationError, ScenarioError) as exc:
-        console.print(f"[red]drey-warehouse: {exc}[/]")
+        console.print(f"[red]drey-warehouse: {escape(str(exc))}[/]", soft_wrap=True)
         return EXIT_USAGE
     except RunFailedError as exc:
-        console.print(f"[red]drey-warehouse: {exc}[/]")
+        console.print(f"[red]drey-warehouse: {escape(str(exc))}[/]", soft_wrap=True)
         return 1
     except WarehouseBusyError as exc:
-        console.print(f"[red]drey-warehouse: {exc}[/]")
+        console.print(f"[red]drey-warehouse: {escape(str(exc))}[/]", soft_wrap=True)
         return EXIT_BUSY
     except NodeUnavailableError as exc:
-        console.print(f"[red]drey-warehouse: {exc}[/]", soft_wrap=True)
+        console.print(f"[red]drey-warehouse: {escape(str(exc))}[/]", soft_wrap=True)
         return EXIT_NODE_UNAVAILABLE
     except OSError as exc:  # the machine: a full disk, a permission, a path that is a file
-        console.print(f"[red]drey-warehouse: {exc}[/]")
+        console.print(f"[red]drey-warehouse: {escape(str(exc))}[/]", soft_wrap=True)
         return 1
     except Exception:  # not one of ours: a bug, never to be reported as bad arguments
         traceback.print_exc()
@@ -176,22 +199,27 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    workdir: Path = args.workdir.resolve()
+    workdir: Path = (args.workdir or default_workdir()).resolve()
     if args.fresh and workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    instance = _instance(args.dagster_home)
+    if args.max_wait <= 0:
+        raise ConfigError(f"--max-wait must be > 0 s, got {args.max_wait:g}")
 
-    if args.node_config is not None:
-        founder = args.founder or os.environ.get("DREY_FOUNDER", "")
-        if not founder:
-            raise ConfigError("--founder (or DREY_FOUNDER) is required with --node-config")
-        config = load_config(args.node_config)
-        warehouse = _warehouse(config.shard_root, workdir / "warehouse", founder)
+    if args.config is not None or os.environ.get(CONFIG_ENV):
+        settings = load_settings(
+            args.config, env=os.environ, overrides={"founder": args.founder}, workdir=workdir
+        )
+        if settings.founder_key is None:
+            raise ConfigError(
+                "a founder key is required with a node: --founder, [warehouse] founder in the "
+                "config file, or DREY_FOUNDER"
+            )
+        warehouse = _warehouse(settings)
+        instance = _instance(args.dagster_home or settings.dagster_home or default_dagster_home())
         # The follower speaks as `indexer follow` does: what it waits for, backfill progress.
         setup_logging(fmt=args.log_format)
-        if args.max_wait <= 0:
-            raise ConfigError(f"--max-wait must be > 0 s, got {args.max_wait:g}")
+        config = settings.follow
         _follow(console, replace(config, max_wait=config.max_wait or args.max_wait))
         code = _build(console, warehouse, instance)
         _print_ui_hint(console, warehouse, instance)
@@ -199,9 +227,14 @@ def run(args: argparse.Namespace, console: Console) -> int:
             _watch(console, config, warehouse, instance)
         return code
 
+    instance = _instance(
+        args.dagster_home or Path(os.environ.get("DAGSTER_HOME") or default_dagster_home())
+    )
     devnet = _devnet(console, workdir / "devnet", args)
     shards = workdir / "shards"
-    warehouse = _warehouse(shards, workdir / "warehouse", devnet.founder)
+    warehouse = Warehouse(
+        shard_root=str(shards), warehouse_dir=str(workdir / "warehouse"), founder=devnet.founder
+    )
     with serve(devnet.datadir) as served:
         config = served.follow_config(shards, devnet.vault_scripts)
         _follow(console, config)
@@ -223,11 +256,15 @@ def _instance(home: Path) -> dg.DagsterInstance:
     return dg.DagsterInstance.get()
 
 
-def _warehouse(shards: Path, directory: Path, founder: str) -> Warehouse:
-    warehouse = Warehouse(shard_root=str(shards), warehouse_dir=str(directory), founder=founder)
-    if warehouse.founder_key is None:  # raises ConfigurationError on a malformed key
-        raise ConfigError("the founder key is empty")
-    return warehouse
+def _warehouse(settings: Settings) -> Warehouse:
+    """The resource with every field resolved, so each run of this job sees the same values."""
+    return Warehouse(
+        shard_root=str(settings.shard_root),
+        warehouse_dir=str(settings.warehouse_dir),
+        founder=settings.founder,
+        verify_workers=settings.verify_workers,
+        lock_wait=settings.lock_wait,
+    )
 
 
 def _devnet(console: Console, datadir: Path, args: argparse.Namespace) -> Devnet:
@@ -306,16 +343,16 @@ def _build(console: Console, warehouse: Warehouse, instance: dg.DagsterInstance)
 
 
 def _writing(warehouse: Warehouse, holder: str) -> contextlib.AbstractContextManager[None]:
-    return writer_lock(warehouse.store.root, holder=holder, wait=warehouse.lock_wait)
+    return writer_lock(warehouse.store.root, holder=holder, wait=warehouse.settings.lock_wait)
 
 
 def _print_ui_hint(console: Console, warehouse: Warehouse, instance: dg.DagsterInstance) -> None:
     """How to see these runs, assets and checks in the Dagster UI."""
     env = {
         "DAGSTER_HOME": instance.root_directory,
-        "DREY_SHARD_ROOT": warehouse.shard_root,
-        "DREY_WAREHOUSE_DIR": warehouse.warehouse_dir,
-        "DREY_FOUNDER": warehouse.founder,
+        "DREY_SHARD_ROOT": str(warehouse.settings.shard_root),
+        "DREY_WAREHOUSE_DIR": str(warehouse.settings.warehouse_dir),
+        "DREY_FOUNDER": warehouse.settings.founder,
     }
     assignments = " ".join(f"{k}={v}" for k, v in env.items())
     console.print("Dagster UI:", soft_wrap=True)

@@ -1,8 +1,9 @@
 """docs/follower.md's real-node quick start and docs/operating.md's steps, as an operator
-follows them: the committed ``bitcoin.conf`` and ``follow.toml`` word for word (plus a regtest
+follows them: the committed ``bitcoin.conf`` and ``drey.toml`` word for word (plus a regtest
 section with free ports and this machine's paths), bitcoind started with nothing but
 ``-datadir``, ``indexer follow`` and ``indexer status`` from the command line, what the page
-says to expect on the first run, and the main job on the same file publishing a warehouse."""
+says to expect on the first run, and the main job on the same file (its ``[warehouse]`` and
+``[dagster]`` tables too) publishing a warehouse."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ GUIDE = REPO / "docs" / "follower.md"
 
 
 EXAMPLES = {"ini": REPO / "deploy" / "bitcoin.example.conf",
-            "toml": REPO / "deploy" / "follow.example.toml"}  # fmt: skip
+            "toml": REPO / "deploy" / "drey.example.toml"}  # fmt: skip
 
 
 def guide_block(language: str) -> str:
@@ -45,7 +46,7 @@ def indexer(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str
                           capture_output=True, text=True, timeout=timeout)  # fmt: skip
 
 
-def test_the_guide_s_bitcoin_conf_and_follow_toml(
+def test_the_guide_s_bitcoin_conf_and_drey_toml(
     make_core: MakeCore, activity_chain, tmp_path: Path
 ) -> None:
     src, vault = activity_chain
@@ -64,7 +65,7 @@ def test_the_guide_s_bitcoin_conf_and_follow_toml(
     topics = {n["type"] for n in core.rpc.call("getzmqnotifications")}
     assert topics == {"pubsequence", "pubhashblock"}
 
-    shards = tmp_path / "shards"
+    shards, work = tmp_path / "shards", tmp_path / "run"
     toml = (
         guide_block("toml")
         .replace('"mainnet"', '"regtest"')
@@ -74,8 +75,11 @@ def test_the_guide_s_bitcoin_conf_and_follow_toml(
         .replace('["5120…"]', f'["{vault.hex()}"]')
         .replace("28332", str(zmq_port))
         .replace("[node]\n", f'[node]\nrpc_url = "{core.url}"\n')
+        .replace("/var/lib/drey/warehouse", str(work / "warehouse"))
+        .replace('founder = "…"', f'founder = "{"ab" * 32}"')
+        .replace("/var/lib/drey/dagster", str(tmp_path / "dh"))
     )
-    config = tmp_path / "follow.toml"
+    config = tmp_path / "drey.toml"
     config.write_text(toml)
 
     first = indexer("follow", "--config", str(config), "--exit-at-tip")
@@ -104,15 +108,15 @@ def test_the_guide_s_bitcoin_conf_and_follow_toml(
     assert f"node: url={core.url} reachable=True {tip} lag=0" in status.stdout, status.stdout
     assert_fresh_index(shards, fresh_index(core, vault))
 
-    # docs/operating.md, step 4: the main job on the same follow.toml publishes a warehouse
-    # of this node's chain (no Drey params here, so no months: the chain part only).
-    work = tmp_path / "run"
+    # docs/operating.md, step 4: the main job on the same drey.toml (founder, warehouse and
+    # Dagster home from its tables) publishes a warehouse of this node's chain (no Drey params
+    # here, so no months: the chain part only).
     job = subprocess.run(
-        [sys.executable, "-m", "pipelines.driver.main", "run", "--node-config", str(config),
-         "--founder", "ab" * 32, "--workdir", str(work), "--dagster-home", str(tmp_path / "dh")],
+        [sys.executable, "-m", "pipelines.driver.main", "run", "--config", str(config)],
         cwd=REPO, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert job.returncode == 0, job.stdout + job.stderr
+    assert (tmp_path / "dh" / "dagster.yaml").is_file()
     con = duckdb.connect(str(work / "warehouse" / "warehouse.duckdb"), read_only=True)
     try:
         height, blocks = con.execute("select max(height), count(*) from blocks").fetchone()

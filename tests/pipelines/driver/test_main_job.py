@@ -205,9 +205,8 @@ def _tip(db: Path) -> tuple[int, str]:
 
 
 def test_main_job_refuses_bad_arguments(tmp_path: Path) -> None:
-    no_founder = _run("--node-config", str(tmp_path / "x.toml"), "--workdir", str(tmp_path))
-    assert no_founder.returncode == 2
-    assert "--founder" in no_founder.stdout
+    missing = _run("--config", str(tmp_path / "x.toml"), "--workdir", str(tmp_path))
+    assert missing.returncode == 2 and "x.toml does not exist" in missing.stdout
     bad = _run("--scenarios", "nonsense", "--workdir", str(tmp_path / "w"))
     assert bad.returncode == 2
     assert "unknown scenario 'nonsense'" in bad.stdout
@@ -216,11 +215,14 @@ def test_main_job_refuses_bad_arguments(tmp_path: Path) -> None:
         f'network = "regtest"\nshard_root = "{tmp_path / "shards"}"\n'
         '[node]\nrpc_url = "http://127.0.0.1:9/"\n'
     )
-    short = _run("--node-config", str(toml), "--founder", "ab" * 31, "--workdir", str(tmp_path))
+    no_founder = _run("--config", str(toml), "--workdir", str(tmp_path))
+    assert no_founder.returncode == 2
+    assert "a founder key is required with a node: --founder" in no_founder.stdout
+    short = _run("--config", str(toml), "--founder", "ab" * 31, "--workdir", str(tmp_path))
     assert short.returncode == 2
-    assert "founder key must be 32 bytes" in short.stdout
-    not_hex = _run("--node-config", str(toml), "--founder", "zz" * 32, "--workdir", str(tmp_path))
-    assert not_hex.returncode == 2 and "founder key is not hex" in not_hex.stdout
+    assert "founder: must be 32 bytes" in short.stdout
+    not_hex = _run("--config", str(toml), "--founder", "zz" * 32, "--workdir", str(tmp_path))
+    assert not_hex.returncode == 2 and "founder: not hex" in not_hex.stdout
     a_file = tmp_path / "a-file"
     a_file.write_text("")
     on_file = _run("--workdir", str(a_file))
@@ -237,7 +239,7 @@ def test_main_job_gives_up_on_a_dead_node_within_its_bound(tmp_path: Path) -> No
         f'[node]\nrpc_url = "http://127.0.0.1:{port}/"\nrpc_user = "u"\nrpc_password = "p"\n'
     )
     started = time.monotonic()
-    dead = _run("--node-config", str(toml), "--founder", "ab" * 32, "--workdir", str(tmp_path),
+    dead = _run("--config", str(toml), "--founder", "ab" * 32, "--workdir", str(tmp_path),
                 "--max-wait", "2", timeout=120)  # fmt: skip
     assert dead.returncode == 6, dead.stdout + dead.stderr
     assert time.monotonic() - started < 60  # the interpreter and Dagster's import, plus 2 s
