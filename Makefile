@@ -19,10 +19,12 @@ run: bootstrap
 
 # The whole test suite, with the real-Core tier (tests/core): bitcoind from BITCOIND, else on
 # PATH, else built once per machine from the Bitcoin Core source (tools/find-bitcoind, ~10 min
-# the first time). Without one, this says so in one line and fails; the tier never skips.
+# the first time), and PostgreSQL's server programs (tools/find-postgres: Debian's postgresql,
+# installed once with apt). Without either, this says so in one line and fails; nothing skips.
 test: bootstrap
 	@bitcoind=$$(tools/find-bitcoind) && echo "real-Core tier: $$bitcoind" && \
-	BITCOIND=$$bitcoind $(UV) run pytest -q
+	pg=$$(tools/find-postgres) && echo "PostgreSQL (the production instance's test): $$pg" && \
+	BITCOIND=$$bitcoind PG_BINDIR=$$pg $(UV) run pytest -q
 
 # Style, formatting, the import contracts of pyproject.toml (the one-way flow) and the type
 # checker (strict on btc, drey and indexer).

@@ -37,6 +37,19 @@ def month_partitioned_asset(**kwargs: Any) -> Callable[[Callable[..., Any]], dg.
     return decorate
 
 
+def month_partitioned_multi_asset(
+    **kwargs: Any,
+) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
+    """``@dg.multi_asset`` partitioned by month that materializes a run's months in one step."""
+
+    def decorate(fn: Callable[..., Any]) -> dg.AssetsDefinition:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", dg.BetaWarning)  # as month_partitioned_asset
+            return dg.multi_asset(partitions_def=MONTHS, backfill_policy=SINGLE_RUN, **kwargs)(fn)
+
+    return decorate
+
+
 def is_month_key(key: str) -> bool:
     return bool(MONTH_KEY.match(key)) and int(key[:4]) >= 1970
 

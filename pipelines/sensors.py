@@ -29,6 +29,8 @@ CHAIN_JOB = "chain_job"
 MONTHS_JOB = "months_job"
 FULL_JOB = "full_job"
 WAREHOUSE_KEY = dg.AssetKey("duckdb_warehouse")
+# The publication's step materializes the file and its build_info table together.
+PUBLICATION = (WAREHOUSE_KEY, dg.AssetKey("build_info"))
 EVALUATION_KEY = dg.AssetKey("rules_evaluation")
 
 
@@ -44,7 +46,7 @@ def months_request(affected: Sequence[str], known: Sequence[str], *, run_key: st
     publication-only run when none is left."""
     months = [m for m in affected if m in set(known)]
     if not months:
-        return dg.RunRequest(run_key=run_key, job_name=MONTHS_JOB, asset_selection=[WAREHOUSE_KEY])
+        return dg.RunRequest(run_key=run_key, job_name=MONTHS_JOB, asset_selection=list(PUBLICATION))
     return dg.RunRequest(run_key=run_key, job_name=MONTHS_JOB, tags=range_tags(months))
 
 

@@ -25,6 +25,7 @@ from pipelines.assets import (
     verification,
     warehouse,
 )
+from pipelines.assets.catalog import with_table_metadata
 from pipelines.assets.groups import BOOKKEEPING, CHAIN, PROOFS, RULES, WAREHOUSE
 
 MODULES = (
@@ -50,7 +51,8 @@ MODULES = (
     warehouse,
 )
 
-ASSETS = dg.load_assets_from_modules(list(MODULES))
+# Every warehouse table is an asset of its name, defined with its column schema and table name.
+ASSETS = with_table_metadata(dg.load_assets_from_modules(list(MODULES)))
 CHECKS = dg.load_asset_checks_from_modules(list(MODULES))
 
 # The month-partitioned assets (every month result, the verification).

@@ -46,7 +46,10 @@ def allocation_tables(m: MonthEvaluation) -> tuple[pa.Table, dict[str, object]]:
 @month_asset(
     name="allocations",
     group=MONTHS,
-    tables=("allocations", "allocation_roots"),
+    tables={
+        "allocations": "Accepted allocation of each month: user, Dreybits, row hash and leaf index.",
+        "allocation_roots": "The month tree the warehouse rebuilt over those rows, vs the root.",
+    },
     description="Accepted allocation of each month with row hashes; the tree rebuilt over them.",
 )
 def allocations(_: Evaluation, m: MonthEvaluation | None, month: str) -> dict[str, object]:
@@ -56,7 +59,7 @@ def allocations(_: Evaluation, m: MonthEvaluation | None, month: str) -> dict[st
     return {"allocations": rows, "allocation_roots": [summary]}
 
 
-@dg.asset_check(asset=allocations, blocking=True)
+@dg.asset_check(asset="allocations", blocking=True)
 def allocations_match_month_root(
     context: dg.AssetCheckExecutionContext, warehouse: Warehouse
 ) -> dg.AssetCheckResult:

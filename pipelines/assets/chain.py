@@ -6,7 +6,7 @@ warehouse never depends on files the follower may rewrite after a reorg.
 
 import dagster as dg
 
-from pipelines.assets._common import table_metadata
+from pipelines.assets.catalog import materialized
 from pipelines.assets.groups import CHAIN
 from pipelines.settings import Warehouse
 from pipelines.sources import read_shard_table
@@ -15,7 +15,7 @@ from pipelines.sources import read_shard_table
 def _copy(warehouse: Warehouse, table: str, order: str) -> dg.MaterializeResult:
     data = read_shard_table(warehouse.shards, table, order=order)
     warehouse.store.write(table, data)
-    return dg.MaterializeResult(metadata=table_metadata({table: data}))
+    return dg.MaterializeResult(metadata=materialized(data))
 
 
 @dg.asset(group_name=CHAIN, kinds={"parquet"})
@@ -23,7 +23,7 @@ def blocks(warehouse: Warehouse) -> dg.MaterializeResult:
     """One row per committed block: height, hash, header fields."""
     data = read_shard_table(warehouse.shards, "blocks", order="height")
     warehouse.store.write("blocks", data)
-    meta = table_metadata({"blocks": data})
+    meta = materialized(data)
     if data.num_rows:
         meta["tip_height"] = dg.MetadataValue.int(data["height"][-1].as_py())
         meta["tip_hash"] = dg.MetadataValue.text(data["hash"][-1].as_py())

@@ -10,7 +10,11 @@ from pipelines.convert import display_hash, hexify
 @month_asset(
     name="elections",
     group=MONTHS,
-    tables=("elections", "election_vrfs", "election_weights"),
+    tables={
+        "elections": "Each round: seed, the stake-weighted lead draw, timeline and decision.",
+        "election_vrfs": "Every VRF output of every round and its verification.",
+        "election_weights": "The stake weights each round's draw used.",
+    },
     description="VRF verification and the stake-weighted lead draw of every round.",
 )
 def elections(_: Evaluation, m: MonthEvaluation | None, month: str) -> dict[str, list]:

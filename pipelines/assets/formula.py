@@ -20,7 +20,10 @@ def _check(evaluation: Evaluation, month: str, name: str) -> tuple[bool | None, 
 @month_asset(
     name="formula_runs",
     group=MONTHS,
-    tables=("formula_runs", "formula_inputs"),
+    tables={
+        "formula_runs": "The inscribed formula module re-executed for each month, and its output.",
+        "formula_inputs": "The formula's inputs, read from chain deposits.",
+    },
     description="Formula inputs from chain deposits and the inscribed module's output.",
 )
 def formula_runs(

@@ -12,7 +12,7 @@ warehouse with up to the shards' 64 MiB per block. They stay in the shards.
 
 import dagster as dg
 
-from pipelines.assets._common import table_metadata
+from pipelines.assets.catalog import materialized
 from pipelines.assets.groups import CHAIN
 from pipelines.settings import Warehouse
 from pipelines.sources import read_shard_table
@@ -37,7 +37,7 @@ def inscriptions(warehouse: Warehouse) -> dg.MaterializeResult:
         order="block_height, tx_index, number_in_tx",
     )
     warehouse.store.write("inscriptions", data)
-    meta = table_metadata({"inscriptions": data})
+    meta = materialized(data)
     return dg.MaterializeResult(metadata=meta)
 
 

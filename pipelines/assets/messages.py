@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from drey.messages import Quarantine, parse_message
 from drey.rules import PositionedMessage
-from pipelines.assets._common import table_metadata
+from pipelines.assets.catalog import materialized
 from pipelines.assets.groups import CHAIN
 from pipelines.convert import hexify, message_json, outpoint_bytes, to_table
 from pipelines.settings import MESSAGES_STATE, Warehouse
@@ -214,14 +214,14 @@ def parse_drey_messages(
     yield dg.MaterializeResult(
         asset_key="drey_messages",
         metadata={
-            **table_metadata({"drey_messages": parsed}),
+            **materialized(parsed),
             "selected": selected,
             "parsed_afresh": fresh,
         },
     )
     yield dg.MaterializeResult(
         asset_key="quarantine",
-        metadata={**table_metadata({"quarantine": refused}), "selected": selected},
+        metadata={**materialized(refused), "selected": selected},
     )
 
 

@@ -12,7 +12,7 @@ PACKAGE_KINDS = ("lead", "secondary", "lead_part")
 @month_asset(
     name="packages",
     group=MONTHS,
-    tables=("packages",),
+    tables={"packages": "Lead, secondary and lead_part messages with status, role and race rank."},
     description="Lead, secondary and lead_part messages with status, role and race rank.",
 )
 def packages(evaluation: Evaluation, m: MonthEvaluation | None, month: str) -> dict[str, list]:

@@ -9,7 +9,10 @@ from pipelines.assets.groups import MONTHS
 @month_asset(
     name="penalties",
     group=MONTHS,
-    tables=("penalties", "redistribution"),
+    tables={
+        "penalties": "Offences and slashes of each month.",
+        "redistribution": "Slashed sats credited to the month's plans.",
+    },
     description="Offences and slashes; slashed sats credited to the month's plans.",
 )
 def penalties(evaluation: Evaluation, _: MonthEvaluation | None, month: str) -> dict[str, list]:

@@ -18,7 +18,8 @@ import dagster as dg
 
 from drey.rules import Evaluation, MonthEvaluation
 from drey.rules.results import Reveal
-from pipelines.assets._common import RULES_EVALUATION, json_text, month_asset, table_metadata
+from pipelines.assets._common import RULES_EVALUATION, json_text, month_asset
+from pipelines.assets.catalog import materialized
 from pipelines.assets.groups import PROOFS
 from pipelines.convert import to_table
 from pipelines.settings import MESSAGES_STATE, Warehouse
@@ -65,7 +66,9 @@ def _agrees_with_recompute(v: Reveal, m: MonthEvaluation) -> bool | None:
 @month_asset(
     name="proofs",
     group=PROOFS,
-    tables=("proofs",),
+    tables={
+        "proofs": "Every decrypted result's proof: system, verdict, snarkjs JSON, verify time."
+    },
     description="Every decrypted result's proof: system, verdict, snarkjs JSON, verify time.",
 )
 def proofs(_: Evaluation, m: MonthEvaluation | None, month: str) -> dict[str, list]:
@@ -121,7 +124,7 @@ def proof_systems(warehouse: Warehouse) -> dg.MaterializeResult:
     )
     table = to_table(rows, PROOF_SYSTEMS)
     store.write("proof_systems", table)
-    return dg.MaterializeResult(metadata=table_metadata({"proof_systems": table}))
+    return dg.MaterializeResult(metadata=materialized(table))
 
 
 @dg.asset_check(asset=proof_systems, blocking=False)

@@ -9,7 +9,7 @@ from pipelines.assets.groups import MONTHS
 @month_asset(
     name="race_results",
     group=MONTHS,
-    tables=("race_results",),
+    tables={"race_results": "Lead and race/late packages in rank order with reveal and agreement."},
     description="Lead and race/late packages in rank order with reveal and agreement.",
 )
 def race_results(evaluation: Evaluation, m: MonthEvaluation | None, month: str) -> dict[str, list]:

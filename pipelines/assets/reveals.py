@@ -10,7 +10,9 @@ from pipelines.convert import hexify
 @month_asset(
     name="reveals",
     group=MONTHS,
-    tables=("reveals",),
+    tables={
+        "reveals": "Threshold decryption outcome and claimed roots of every lead/race/late package."
+    },
     description="Threshold decryption outcome and claimed roots of every lead/race/late package.",
 )
 def reveals(_: Evaluation, m: MonthEvaluation | None, month: str) -> dict[str, list]:

@@ -9,7 +9,7 @@ from pipelines.assets.groups import MONTHS
 @month_asset(
     name="rewards",
     group=MONTHS,
-    tables=("rewards",),
+    tables={"rewards": "Rewards of the accepted round: lead share and race shares by rank."},
     description="Rewards of the accepted round: lead share and race shares by rank.",
 )
 def rewards(_: Evaluation, m: MonthEvaluation | None, month: str) -> dict[str, list]:

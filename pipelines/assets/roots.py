@@ -13,7 +13,10 @@ ZERO = "00" * 32
 @month_asset(
     name="month_roots",
     group=MONTHS,
-    tables=("month_roots", "months_history"),
+    tables={
+        "month_roots": "Recomputed month roots against the lead's claims.",
+        "months_history": "The months tree after each decided month.",
+    },
     description="Recomputed month roots vs the lead's claims; the months tree after each month.",
 )
 def month_roots(evaluation: Evaluation, m: MonthEvaluation | None, month: str) -> dict[str, list]:

@@ -18,7 +18,7 @@ import pyarrow as pa
 from drey.rules import Evaluation, PositionedMessage
 from drey.rules.memo import Memo
 from drey.rules.share_proofs import ShareVerifier
-from pipelines.assets._common import table_metadata
+from pipelines.assets.catalog import materialized
 from pipelines.assets.groups import RULES
 from pipelines.convert import to_table
 from pipelines.evaluation import (
@@ -154,9 +154,7 @@ def rules_evaluation(
             "memo_misses": memo.misses,
         },
     )
-    yield dg.MaterializeResult(
-        asset_key="message_statuses", metadata=table_metadata({"message_statuses": statuses})
-    )
+    yield dg.MaterializeResult(asset_key="message_statuses", metadata=materialized(statuses))
 
 
 @dg.asset_check(

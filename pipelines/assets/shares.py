@@ -9,7 +9,7 @@ from pipelines.assets.groups import MONTHS
 @month_asset(
     name="decryption_shares",
     group=MONTHS,
-    tables=("decryption_shares",),
+    tables={"decryption_shares": "The shares ledger: one row per share entry with its status."},
     description="The shares ledger: one row per share entry with its status.",
 )
 def decryption_shares(_: Evaluation, m: MonthEvaluation | None, month: str) -> dict[str, list]:

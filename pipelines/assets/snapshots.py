@@ -54,7 +54,10 @@ def month_row(m: MonthEvaluation) -> dict[str, Any]:
 @month_asset(
     name="snapshots",
     group=BOOKKEEPING,
-    tables=("months", "eligibility"),
+    tables={
+        "months": "Snapshot, start and outcome of each month.",
+        "eligibility": "Roster stakes at each month's snapshot S_M.",
+    },
     description="Snapshot, start, eligibility and outcome of each month; stakes at S_M.",
 )
 def snapshots(_: Evaluation, m: MonthEvaluation | None, month: str) -> dict[str, list]:

@@ -11,7 +11,7 @@ use are in ``eligibility`` and ``formula_inputs``.
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from pipelines.assets._common import table_metadata
+from pipelines.assets.catalog import materialized
 from pipelines.assets.groups import BOOKKEEPING
 from pipelines.settings import Warehouse
 from pipelines.tables import TABLES
@@ -49,7 +49,7 @@ def bindings(
     with duckdb.get_connection() as con:
         data = con.sql(f"select {columns} from ({_BINDING})", params=params).to_arrow_table()
     store.write(table, data.cast(TABLES[table].schema))
-    return dg.MaterializeResult(metadata=table_metadata({table: data}))
+    return dg.MaterializeResult(metadata=materialized(data))
 
 
 BINDING_DEPS = ["drey_messages", "message_statuses", "vault_outputs", "vault_spends"]

@@ -6,29 +6,21 @@ publication, the month's outcome); ``sql`` rows recheck the published tables in 
 missing publication), not a pipeline error: the asset check reports them as warnings."""
 
 import dagster as dg
+import pyarrow as pa
 from dagster_duckdb import DuckDBResource
 
 from drey.rules import Evaluation
+from pipelines.assets.catalog import month_materialized
 from pipelines.assets.groups import WAREHOUSE
 from pipelines.convert import to_table
 from pipelines.duck import month_sql_checks
 from pipelines.partitions import month_partitioned_asset
 from pipelines.settings import Warehouse
-from pipelines.tables import VERIFICATION
+from pipelines.tables import TABLES, VERIFICATION
 
-MONTH_ASSETS = (
-    "snapshots",
-    "elections",
-    "packages",
-    "decryption_shares",
-    "reveals",
-    "proofs",
-    "formula_runs",
-    "allocations",
-    "month_roots",
-    "race_results",
-    "rewards",
-    "penalties",
+# Every month table the rules and SQL checks read: all the month assets but this one.
+MONTH_TABLES = tuple(
+    t.name for t in TABLES.values() if t.kind == "month" and t.name != "verification"
 )
 
 
@@ -49,7 +41,7 @@ def rules_rows(evaluation: Evaluation, month: str | None) -> list[dict]:
 
 @month_partitioned_asset(
     group_name=WAREHOUSE,
-    deps=[*MONTH_ASSETS, "drey_messages"],
+    deps=[*MONTH_TABLES, "drey_messages"],
     kinds={"duckdb", "parquet"},
 )
 def verification(
@@ -59,17 +51,20 @@ def verification(
     evaluation: Evaluation = warehouse.evaluation()
     store = warehouse.store
     summary: dict[str, dict[str, int]] = {}
+    written: dict[str, pa.Table] = {}
     for month in context.partition_keys:
         rows = rules_rows(evaluation, month)
         with duckdb.get_connection() as con:
             rows += [{**r, "source": "sql"} for r in month_sql_checks(con, store, month)]
         table = to_table(rows, VERIFICATION)
         store.write("verification", table, month=month)
+        written[month] = table
         failed = sum(not r["passed"] for r in rows)
         summary[month] = {"checks": len(rows), "failed": failed}
     return dg.MaterializeResult(
         metadata={
-            "months": dg.MetadataValue.json(summary),
+            **month_materialized(written),
+            "checks_by_month": dg.MetadataValue.json(summary),
             "failed": sum(s["failed"] for s in summary.values()),
         }
     )

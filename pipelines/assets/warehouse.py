@@ -1,35 +1,48 @@
 """Group ``warehouse``: the published DuckDB file, rebuilt from the Parquet store beside the
 live one and swapped in atomically (see :mod:`pipelines.duck`)."""
 
+from collections.abc import Iterator
+from contextlib import closing
+
 import dagster as dg
+import duckdb as duckdb_module
 from dagster_duckdb import DuckDBResource
 
 from drey.rules import Evaluation
+from pipelines.assets.catalog import materialized
 from pipelines.assets.groups import WAREHOUSE
 from pipelines.assets.verification import rules_rows
 from pipelines.duck import publish
 from pipelines.settings import Warehouse
+from pipelines.tables import TABLES
+
+# The publication reads every table of the store; the month tables reach it through
+# verification, which depends on all of them.
+PUBLISHED_DEPS = [t.name for t in TABLES.values() if t.kind == "chain"] + ["verification"]
 
 
-@dg.asset(
-    group_name=WAREHOUSE,
-    deps=[
-        "blocks",
-        "vault_outputs",
-        "vault_spends",
-        "inscriptions",
-        "drey_messages",
-        "quarantine",
-        "message_statuses",
-        "stakes",
-        "plans",
-        "proof_systems",
-        "verification",
-    ],
-    kinds={"duckdb"},
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            "duckdb_warehouse",
+            description="The DuckDB warehouse analysts open (read-only, DuckDB ≥ 1.5).",
+            group_name=WAREHOUSE,
+            deps=PUBLISHED_DEPS,
+            kinds={"duckdb"},
+        ),
+        dg.AssetSpec(
+            "build_info",
+            description="Which build the published warehouse is: its tip, months and versions.",
+            group_name=WAREHOUSE,
+            deps=PUBLISHED_DEPS,
+            kinds={"duckdb"},
+        ),
+    ]
 )
-def duckdb_warehouse(warehouse: Warehouse, duckdb: DuckDBResource) -> dg.MaterializeResult:
-    """The DuckDB warehouse analysts open (read-only, DuckDB ≥ 1.5)."""
+def duckdb_warehouse(
+    warehouse: Warehouse, duckdb: DuckDBResource
+) -> Iterator[dg.MaterializeResult]:
+    """Build the warehouse file from the store beside the live one and swap it in."""
     store = warehouse.store
     evaluation: Evaluation | None = warehouse.evaluation()
     blocks = store.read("blocks")
@@ -48,7 +61,8 @@ def duckdb_warehouse(warehouse: Warehouse, duckdb: DuckDBResource) -> dg.Materia
         extra = rules_rows(evaluation, None)
     with duckdb.get_connection() as con:
         result = publish(con, store, info=info, extra_verification=extra)
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
+        asset_key="duckdb_warehouse",
         metadata={
             "path": dg.MetadataValue.path(str(result.path)),
             "tip_height": info["tip_height"],
@@ -56,5 +70,9 @@ def duckdb_warehouse(warehouse: Warehouse, duckdb: DuckDBResource) -> dg.Materia
             "bytes": result.path.stat().st_size,
             "table_rows": dg.MetadataValue.json(dict(result.rows)),
             "view_rows": dg.MetadataValue.json(dict(result.views)),
-        }
+        },
     )
+    # (the ``duckdb`` parameter is the resource; the module is imported as duckdb_module)
+    with closing(duckdb_module.connect(str(result.path), read_only=True)) as published:
+        build = published.sql("select * from data.build_info").to_arrow_table()
+    yield dg.MaterializeResult(asset_key="build_info", metadata=materialized(build))

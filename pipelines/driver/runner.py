@@ -19,7 +19,7 @@ from pipelines.partitions import MONTHS, range_tags
 from pipelines.sensors import (
     CHAIN_JOB,
     MONTHS_JOB,
-    WAREHOUSE_KEY,
+    PUBLICATION,
     months_sensor,
     shards_sensor,
 )
@@ -116,7 +116,7 @@ def build_all(
     if months:
         rest = execute(defs, instance, MONTHS_JOB, tags=range_tags(months), quiet=quiet)
     else:
-        rest = execute(defs, instance, MONTHS_JOB, asset_selection=[WAREHOUSE_KEY], quiet=quiet)
+        rest = execute(defs, instance, MONTHS_JOB, asset_selection=list(PUBLICATION), quiet=quiet)
     return [chain, rest]
 
 

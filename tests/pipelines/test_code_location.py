@@ -1,6 +1,7 @@
 """The code location as the Dagster UI loads it: ``dagster-webserver -m pipelines`` with the
 committed ``dagster.yaml`` serves it (asked over its GraphQL API) with every job, sensor,
-schedule and asset group."""
+schedule and asset group, and every warehouse table as an asset with its column schema and
+table name."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.assets.groups import GROUPS
+from pipelines.tables import TABLES, sql_type
 
 pytestmark = pytest.mark.slow
 
@@ -26,6 +28,10 @@ QUERY = """{ workspaceOrError { ... on Workspace { locationEntries { name loadSt
     ... on RepositoryLocation { repositories { jobs { name } sensors { name }
                                                schedules { name } assetGroups { groupName } } }
     ... on PythonError { message } } } } } }"""
+ASSETS_QUERY = """{ assetNodes { assetKey { path } groupName
+  metadataEntries { label __typename
+    ... on TableSchemaMetadataEntry { schema { columns { name type constraints { nullable } } } }
+    ... on TextMetadataEntry { text } } } }"""
 
 
 def _free_port() -> int:
@@ -61,6 +67,7 @@ def test_dagster_ui_loads_the_code_location(tmp_path: Path) -> None:
         while True:
             try:
                 reply = _graphql(port, QUERY)
+                assets = _graphql(port, ASSETS_QUERY)
                 break
             except OSError:
                 assert proc.poll() is None, proc.stderr.read().decode()[-3000:]  # type: ignore[union-attr]
@@ -79,3 +86,13 @@ def test_dagster_ui_loads_the_code_location(tmp_path: Path) -> None:
     assert {s["name"] for s in repo["schedules"]} == {"monthly_schedule"}
     groups = {g["groupName"] for g in repo["assetGroups"]}
     assert groups == set(GROUPS)  # a handful, by concern (pipelines/assets/groups.py)
+
+    nodes = {"/".join(n["assetKey"]["path"]): n for n in assets["data"]["assetNodes"]}
+    assert set(TABLES) <= set(nodes), set(TABLES) - set(nodes)
+    for table, spec in TABLES.items():
+        entries = {e["label"]: e for e in nodes[table]["metadataEntries"]}
+        assert entries["dagster/table_name"]["text"] == f"warehouse.data.{table}"
+        columns = entries["dagster/column_schema"]["schema"]["columns"]
+        assert [(c["name"], c["type"], c["constraints"]["nullable"]) for c in columns] == [
+            (f.name, sql_type(f.type), f.nullable) for f in spec.schema
+        ], table

@@ -12,13 +12,13 @@ import pytest
 from pipelines.driver.runner import Cursors, tick
 from pipelines.evaluation import MonthDigests
 from pipelines.partitions import range_tags, register_months
-from pipelines.sensors import WAREHOUSE_KEY, months_request, shards_request
+from pipelines.sensors import PUBLICATION, months_request, shards_request
 from pipelines.sources import shard_version
 
 from ..chainfix import FIRST_MONTH, build_chain
 from ..harness import make_pipeline
 
-MONTH_ASSETS = ("snapshots", "elections", "penalties", "verification", "allocations")
+MONTH_ASSETS = ("months", "eligibility", "elections", "penalties", "verification", "allocations")
 
 
 def _mtimes(root: Path, month: str) -> dict[str, int]:
@@ -44,7 +44,7 @@ def test_new_blocks_rebuild_only_the_affected_months(tmp_path: Path) -> None:
 
         first = tick(pipeline.defs, pipeline.instance, pipeline.warehouse, cursors)
         assert [r.dagster_run.job_name for r in first.runs] == ["chain_job", "months_job"]
-        assert first.partitions("snapshots") == {FIRST_MONTH, "2024-03"}
+        assert first.partitions("months") == {FIRST_MONTH, "2024-03"}
         assert _outcomes(store.warehouse) == {FIRST_MONTH: "failed", "2024-03": "pending"}
 
         # Nothing committed: the sensor skips.
@@ -70,7 +70,7 @@ def test_new_blocks_rebuild_only_the_affected_months(tmp_path: Path) -> None:
         tc.write_shards(shards)
         third = tick(pipeline.defs, pipeline.instance, pipeline.warehouse, cursors)
         assert third.assets() >= {"rules_evaluation", "duckdb_warehouse"}
-        assert not third.partitions("snapshots")
+        assert not third.partitions("eligibility")
         con = duckdb.connect(str(store.warehouse), read_only=True)
         tip = con.execute("select tip_height from warehouse_info").fetchone()[0]
         con.close()
@@ -96,7 +96,7 @@ def test_months_request_spans_the_affected_known_months() -> None:
     assert request.tags == range_tags(["2024-02", "2024-04"])
     assert request.asset_selection is None
     only_publish = months_request(["2023-12"], known, run_key="k")
-    assert only_publish.asset_selection == [WAREHOUSE_KEY] and not only_publish.tags
+    assert only_publish.asset_selection == list(PUBLICATION) and not only_publish.tags
     with pytest.raises(ValueError):
         range_tags([])
 
