@@ -46,7 +46,9 @@ def months_request(affected: Sequence[str], known: Sequence[str], *, run_key: st
     publication-only run when none is left."""
     months = [m for m in affected if m in set(known)]
     if not months:
-        return dg.RunRequest(run_key=run_key, job_name=MONTHS_JOB, asset_selection=list(PUBLICATION))
+        return dg.RunRequest(
+            run_key=run_key, job_name=MONTHS_JOB, asset_selection=list(PUBLICATION)
+        )
     return dg.RunRequest(run_key=run_key, job_name=MONTHS_JOB, tags=range_tags(months))
 
 
