@@ -6,7 +6,8 @@ the store's Parquet files by column name; then the SQL files (``sql/NNN_*.sql``:
 macros, checks) run in number order. A file holds plain statements separated by semicolons.
 
 Publishing writes ``.warehouse.duckdb.<pid>.<n>.tmp`` beside the live file with
-``STORAGE_VERSION 'v1.5.0'`` (DuckDB 1.5 readers open it), checks that every view answers,
+``STORAGE_VERSION 'v1.1.0'`` (every DuckDB from 1.1.0 on opens it: dashboards still ship
+1.1–1.4, e.g. Evidence's connector pins 1.4), checks that every view answers,
 checkpoints, detaches, fsyncs and renames it over ``warehouse.duckdb``. Readers holding the
 old file keep reading it (the rename does not touch open files); the next reader opens the
 new one. The writer never opens the live file, so no reader can block it.
@@ -31,7 +32,11 @@ from pipelines.configuration import SQL_DIR
 from pipelines.store import Store
 from pipelines.tables import TABLES, create_tables, quote_identifier
 
-STORAGE_VERSION = "v1.5.0"
+# The oldest storage version that holds every type and view of the warehouse: v1.1.0 files
+# open in DuckDB 1.1.0 and later (v1.2.0 files need 1.2; 1.0's binder cannot bind one view).
+# tests/pipelines/test_publish.py opens the published file with OLDEST_READER.
+STORAGE_VERSION = "v1.1.0"
+OLDEST_READER = "1.1.0"
 _NUMBERED = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 _counter = itertools.count()
 # The tables loaded from the store's Parquet files (build_info is written by the publisher).

@@ -25,7 +25,7 @@ PUBLISHED_DEPS = [t.name for t in TABLES.values() if t.kind == "chain"] + ["veri
     specs=[
         dg.AssetSpec(
             "duckdb_warehouse",
-            description="The DuckDB warehouse analysts open (read-only, DuckDB ≥ 1.5).",
+            description="The DuckDB warehouse analysts open (read-only, DuckDB ≥ 1.1).",
             group_name=WAREHOUSE,
             deps=PUBLISHED_DEPS,
             kinds={"duckdb"},

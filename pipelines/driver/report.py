@@ -92,5 +92,5 @@ def print_report(console: Console, path: Path, *, show_failures: int = 3) -> lis
     if info.get("chain_checks_failed"):
         console.print(f"[red]{info['chain_checks_failed']} whole-chain checks failed[/]")
     console.print(f"Warehouse: [bold]{path}[/]", highlight=False)
-    console.print(f"  built {info.get('built_at')}; open it with DuckDB ≥ 1.5 (read-only)")
+    console.print(f"  built {info.get('built_at')}; open it with DuckDB ≥ 1.1 (read-only)")
     return lines
