@@ -330,6 +330,18 @@ class MonthTree:
         self._check_index(index)
         return _proof(self.levels, index)
 
+    def level_nodes(self, level: int) -> list[int]:
+        """The nodes of ``level`` (0 … depth) that any row's proof reads: those with a row
+        below them and, below the root when their count is odd, the Z_level that pairs with
+        the last one. Siblings at ``level`` of every row are among them."""
+        if not isinstance(level, int) or not 0 <= level <= self.depth:
+            raise MerkleIndexError(f"level {level!r} is outside 0 … {self.depth}")
+        data = memoryview(self.levels[level])
+        nodes = [int.from_bytes(data[i : i + 32], "little") for i in range(0, len(data), 32)]
+        if level < self.depth and len(nodes) % 2:
+            nodes.append(_zero_hashes(self.depth)[level])
+        return nodes
+
     def _check_index(self, index: int) -> None:
         if not isinstance(index, int) or not 0 <= index < self.n_rows:
             raise MerkleIndexError(f"row index {index!r} is outside 0 … {self.n_rows - 1}")

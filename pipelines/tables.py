@@ -431,6 +431,25 @@ MONTHS_HISTORY = columns(
     ("months_root", pa.string(), False),
 )
 
+# The month tree's nodes above the leaves (levels 1 … depth, the root at level depth) of each
+# accepted month, an odd level below the root padded with its zero node: with the row hashes of
+# `allocations` (level 0) they hold every row's sibling path (row_proof, sql/200_macros.sql).
+MONTH_TREE_NODES = columns(
+    ("month", pa.string(), False),
+    ("level", pa.int32(), False),
+    ("node_index", pa.int64(), False),
+    ("hash", pa.string(), False),
+)
+
+# Each decided month's leaf in the latest months tree and its sibling path to that tree's root.
+MONTHS_PATHS = columns(
+    ("month", pa.string(), False),
+    ("leaf_index", pa.int64(), False),
+    ("leaf", pa.string(), False),
+    ("path", pa.list_(pa.string()), False),
+    ("months_root", pa.string(), False),
+)
+
 # The binding messages (§3) with the vault outputs of their transaction (assets/stakes.py).
 _BINDING_TAIL = (
     ("status", pa.string(), False),
@@ -497,6 +516,8 @@ TABLES: Mapping[str, WarehouseTable] = _registry(
     WarehouseTable("allocation_roots", "month", ALLOCATION_ROOTS),
     WarehouseTable("month_roots", "month", MONTH_ROOTS),
     WarehouseTable("months_history", "month", MONTHS_HISTORY),
+    WarehouseTable("month_tree_nodes", "month", MONTH_TREE_NODES),
+    WarehouseTable("months_paths", "chain", MONTHS_PATHS),
     WarehouseTable("race_results", "month", RACE_RESULTS),
     WarehouseTable("rewards", "month", REWARDS),
     WarehouseTable("penalties", "month", PENALTIES),

@@ -102,6 +102,10 @@ LEFT JOIN data.allocation_roots a USING (month);
 
 CREATE VIEW months_history AS SELECT * FROM data.months_history;
 
+CREATE VIEW month_tree_nodes AS SELECT * FROM data.month_tree_nodes;
+
+CREATE VIEW months_paths AS SELECT * FROM data.months_paths;
+
 -- Race, rewards, penalties ---------------------------------------------------------------
 
 CREATE VIEW race_results AS

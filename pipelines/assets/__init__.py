@@ -26,7 +26,7 @@ from pipelines.assets import (
     warehouse,
 )
 from pipelines.assets.catalog import with_table_metadata
-from pipelines.assets.groups import BOOKKEEPING, CHAIN, PROOFS, RULES, WAREHOUSE
+from pipelines.assets.groups import BOOKKEEPING, CHAIN, MONTHS, PROOFS, RULES, WAREHOUSE
 
 MODULES = (
     chain,
@@ -60,5 +60,6 @@ MONTH_PARTITIONED = dg.AssetSelection.assets(*(a for a in ASSETS if a.partitions
 # The unpartitioned assets a new shard commit refreshes before any month is rebuilt: the chain,
 # the bookkeeping over it, the rules engine, and the proof systems.
 CHAIN_ASSETS = dg.AssetSelection.groups(CHAIN, BOOKKEEPING, RULES, PROOFS) - MONTH_PARTITIONED
-# The month-partitioned assets and the publication that follows them.
-MONTH_ASSETS = MONTH_PARTITIONED | dg.AssetSelection.groups(WAREHOUSE)
+# The month-partitioned assets, what is built over all months (months_paths) and the
+# publication that follows them.
+MONTH_ASSETS = MONTH_PARTITIONED | dg.AssetSelection.groups(MONTHS, WAREHOUSE)

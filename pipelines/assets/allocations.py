@@ -16,8 +16,9 @@ from pipelines.convert import hexify
 from pipelines.settings import Warehouse
 
 
-def allocation_tables(m: MonthEvaluation) -> tuple[pa.Table, dict[str, object]]:
-    """The accepted month's rows with their leaves, and the tree the warehouse rebuilt."""
+def allocation_tables(m: MonthEvaluation) -> tuple[pa.Table, dict[str, object], pa.Table]:
+    """The accepted month's rows with their leaves, the tree the warehouse rebuilt, and that
+    tree's nodes above the leaves (what every row's sibling path reads)."""
     user_ids = [r[0] for r in m.rows]
     dreybits = list(m.dreybits or ())
     tree = MonthTree.from_rows(user_ids, month_index(m.month), dreybits)
@@ -40,7 +41,24 @@ def allocation_tables(m: MonthEvaluation) -> tuple[pa.Table, dict[str, object]]:
         "accepted_root": hexify(m.month_root),
         "matches": root == hexify(m.month_root) and n == m.n_rows,
     }
-    return rows, summary
+    return rows, summary, tree_nodes(m.month, tree)
+
+
+def tree_nodes(month: str, tree: MonthTree) -> pa.Table:
+    levels = [(k, tree.level_nodes(k)) for k in range(1, tree.depth + 1)]
+    count = sum(len(nodes) for _, nodes in levels)
+    return pa.table(
+        {
+            "month": pa.array([month] * count, pa.string()),
+            "level": pa.array([k for k, nodes in levels for _ in nodes], pa.int32()),
+            "node_index": pa.array(
+                [i for _, nodes in levels for i in range(len(nodes))], pa.int64()
+            ),
+            "hash": pa.array(
+                [format(x, "064x") for _, nodes in levels for x in nodes], pa.string()
+            ),
+        }
+    )
 
 
 @month_asset(
@@ -49,14 +67,15 @@ def allocation_tables(m: MonthEvaluation) -> tuple[pa.Table, dict[str, object]]:
     tables={
         "allocations": "Accepted allocation of each month: user, Dreybits, row hash and leaf index.",
         "allocation_roots": "The month tree the warehouse rebuilt over those rows, vs the root.",
+        "month_tree_nodes": "That tree's nodes above the leaves: every row's sibling path.",
     },
     description="Accepted allocation of each month with row hashes; the tree rebuilt over them.",
 )
 def allocations(_: Evaluation, m: MonthEvaluation | None, month: str) -> dict[str, object]:
     if m is None or m.outcome != "accepted" or m.dreybits is None:
         return {}
-    rows, summary = allocation_tables(m)
-    return {"allocations": rows, "allocation_roots": [summary]}
+    rows, summary, nodes = allocation_tables(m)
+    return {"allocations": rows, "allocation_roots": [summary], "month_tree_nodes": nodes}
 
 
 @dg.asset_check(asset="allocations", blocking=True)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import shutil
 import sys
@@ -44,6 +45,7 @@ from rich.markup import escape
 
 from devnet.simulate.errors import ScenarioError
 from devnet.simulate.identity import NETWORK_FILE
+from drey.row_proof import RowProof, RowProofError
 from indexer.errors import ConfigError
 from indexer.follow import FollowConfig, Manifest
 from indexer.follow.config import CONFIG_ENV, DEFAULT_EXIT_AT_TIP_MAX_WAIT
@@ -70,6 +72,7 @@ from pipelines.driver.report import print_report
 from pipelines.driver.runner import Cursors, RunFailedError, build_all, tick
 from pipelines.errors import ConfigurationError, WarehouseBusyError
 from pipelines.light import NOT_CHECKED, check_proofs_only
+from pipelines.row_proofs import read_row_proof
 from pipelines.settings import Warehouse
 from pipelines.writer_lock import writer_lock
 
@@ -96,6 +99,39 @@ def proofs_only(warehouse: Path, console: Console) -> int:
         console.print(f"  setup of {circuit[:16]}…: setup_verified = {verified}")
     console.print("Not checked: " + "; ".join(NOT_CHECKED) + ".")
     return 0 if report.ok else 1
+
+
+def row_proof_command(args: argparse.Namespace) -> int:
+    """``drey-warehouse row-proof``: one row's proof as JSON on stdout; exit 1 if no such row."""
+    published = args.warehouse or (
+        load_settings(args.config, env=os.environ).warehouse_dir / "warehouse.duckdb"
+    )
+    proof = read_row_proof(published, args.user_id, args.month)
+    if proof is None:
+        print(f"drey-warehouse: no accepted row of user {args.user_id} in {args.month}",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    print(json.dumps(proof.to_json(), indent=2))
+    return 0
+
+
+def verify_row_command(args: argparse.Namespace) -> int:
+    """``drey-warehouse verify-row``: check a row proof from its JSON alone; exit 0 when it
+    holds, 1 with one line per problem otherwise."""
+    text = sys.stdin.read() if args.proof == "-" else Path(args.proof).read_text()
+    try:
+        proof = RowProof.from_json(text)
+        trusted = None if args.months_root is None else int(args.months_root, 16)
+    except (RowProofError, ValueError) as exc:
+        print(f"drey-warehouse: not a row proof: {exc}", file=sys.stderr)
+        return 1
+    problems = proof.problems(months_root=trusted)
+    for problem in problems:
+        print(f"✗ {problem}")
+    if not problems:
+        print(f"✓ user {proof.user_id} got {proof.dreybits} Dreybits in {proof.month} (row "
+              f"{proof.row_index} of {proof.n_rows}) under months root {proof.months_root:064x}")  # fmt: skip
+    return 1 if problems else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -164,6 +200,18 @@ def build_parser() -> argparse.ArgumentParser:
         "warehouse_dir, var/run/warehouse when nothing is configured)",
     )
     light.add_argument("--config", type=Path, help="the product's TOML; default $DREY_CONFIG")
+    prove = sub.add_parser(
+        "row-proof", help="one allocation row's proof up to the months root, as JSON"
+    )
+    prove.add_argument("--user-id", type=int, required=True)
+    prove.add_argument("--month", required=True, help="YYYY-MM")
+    prove.add_argument("--warehouse", type=Path, help="the published DuckDB file")
+    prove.add_argument("--config", type=Path, help="the product's TOML; default $DREY_CONFIG")
+    check = sub.add_parser("verify-row", help="check a row proof offline, from its JSON alone")
+    check.add_argument("proof", help="the proof's JSON file, or - for stdin")
+    check.add_argument(
+        "--months-root", help="the months root you trust (64 hex; default: the proof's)"
+    )
     return parser
 
 
@@ -171,6 +219,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console(stderr=False)
     try:
+        if args.command == "row-proof":
+            return row_proof_command(args)
+        if args.command == "verify-row":
+            return verify_row_command(args)
         if args.command == "proofs":
             published = args.warehouse or (
                 load_settings(args.config, env=os.environ).warehouse_dir / "warehouse.duckdb"

@@ -175,10 +175,20 @@ def _shard_types(table: str) -> dict[str, str]:
 
 
 def _view_types(con: duckdb.DuckDBPyConnection, view: str) -> dict[str, str]:
+    """A view's columns, or a table macro's (called with NULL arguments)."""
     try:
         return {r[0]: r[1] for r in con.execute(f"describe {view}").fetchall()}
     except duckdb.CatalogException:
+        pass
+    arity = con.execute(
+        "select len(parameters) from duckdb_functions() where function_name = $f "
+        "and function_type = 'table_macro'",
+        {"f": view},
+    ).fetchone()
+    if arity is None:
         return {}
+    args = ", ".join(["NULL"] * arity[0])
+    return {r[0]: r[1] for r in con.execute(f"describe select * from {view}({args})").fetchall()}
 
 
 def test_the_documented_types_are_the_warehouse_types() -> None:

@@ -10,18 +10,21 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from devnet.simulate.answer_key import PROOF_REASONS
+from drey.row_proof import RowProof
 from pipelines.driver.compare import compare
 from pipelines.driver.network import Devnet, follow_to_tip, serve, simulate
 from pipelines.driver.runner import build_all
 from pipelines.light import check_proofs_only
+from pipelines.row_proofs import read_row_proof
 from zk.toolchain import node
 
 from ..harness import Pipeline, make_pipeline
@@ -249,3 +252,64 @@ def test_the_light_mode_chains_the_months_history_from_proofs_alone(
     con.close()
     tampered = check_proofs_only(altered)
     assert not tampered.ok and tampered.problems[0].startswith(f"{month}: public input new_root")
+
+
+def test_every_row_of_every_accepted_month_has_a_proof_that_verifies(e2e: Built) -> None:
+    """``row_proof(user_id, month)``: every accepted row's proof, read through the macro, holds
+    offline up to the answer key's months root; the same proof with its Dreybits changed, or
+    with any sibling of either path changed, does not."""
+    published = e2e.pipeline.warehouse.store.warehouse
+    rows = e2e.rows(
+        "select a.user_id, a.month, a.dreybits from allocations a join months m using (month) "
+        "where m.outcome = 'accepted' order by a.month, a.row_index"
+    )
+    assert len({r["month"] for r in rows}) >= 2 and len(rows) >= 60
+    last_root = int(e2e.devnet.answer_key["months_roots"][-1][1], 16)
+    for r in rows:
+        proof = read_row_proof(published, r["user_id"], r["month"])
+        assert proof is not None and proof.dreybits == r["dreybits"], r
+        assert proof.problems(months_root=last_root) == [], r
+        assert RowProof.from_json(json.dumps(proof.to_json())) == proof
+    proof = read_row_proof(published, rows[-1]["user_id"], rows[-1]["month"])
+    assert proof is not None
+    assert proof.problems(months_root=last_root ^ 1) == [
+        f"months_root is not the trusted root {last_root ^ 1:064x}"
+    ]
+    assert "month_path does not lead" in " ".join(
+        replace(proof, dreybits=proof.dreybits + 1).problems()
+    )
+    for name in ("month_path", "months_path"):
+        path = getattr(proof, name)
+        for level in range(len(path)):
+            bent = (*path[:level], path[level] ^ 1, *path[level + 1 :])
+            assert replace(proof, **{name: bent}).problems(), (name, level)
+    assert read_row_proof(published, 10**12, rows[0]["month"]) is None
+
+
+def test_verify_row_checks_a_proof_from_its_json_alone(e2e: Built, tmp_path: Path) -> None:
+    """The two commands a customer runs: ``row-proof`` writes the JSON, ``verify-row`` checks
+    it with no warehouse (exit 0), and refuses a tampered copy (exit 1, the problem named)."""
+    published = e2e.pipeline.warehouse.store.warehouse
+    (user_id, month) = e2e.db.execute(
+        "select a.user_id, a.month from allocations a join months m using (month) "
+        "where m.outcome = 'accepted' order by a.month, a.row_index limit 1"
+    ).fetchone()
+    cli = [sys.executable, "-m", "pipelines.driver.main"]
+    made = subprocess.run([*cli, "row-proof", "--user-id", str(user_id), "--month", month,
+                           "--warehouse", str(published)],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    good = tmp_path / "proof.json"
+    good.write_text(made.stdout)
+    ok = subprocess.run([*cli, "verify-row", str(good)], capture_output=True, text=True,
+                        timeout=120, cwd=tmp_path)  # fmt: skip
+    assert ok.returncode == 0 and ok.stdout.startswith(f"✓ user {user_id} got "), ok.stdout
+    doc = json.loads(made.stdout)
+    doc["dreybits"] = str(int(doc["dreybits"]) + 1)
+    bad = subprocess.run([*cli, "verify-row", "-"], input=json.dumps(doc), capture_output=True,
+                         text=True, timeout=120)  # fmt: skip
+    assert bad.returncode == 1 and "✗ month_path does not lead" in bad.stdout, bad.stdout
+    doc["row_hash"] = "zz"
+    garbled = subprocess.run([*cli, "verify-row", "-"], input=json.dumps(doc),
+                             capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert garbled.returncode == 1 and "row_hash: expected 64 lowercase hex" in garbled.stderr
