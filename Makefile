@@ -3,7 +3,7 @@ SHELL := /bin/bash
 # `python3 -m uv` works whether or not pip's script directory is on PATH.
 UV := python3 -m uv
 
-.PHONY: bootstrap run test lint format bench
+.PHONY: bootstrap run dashboard test lint format bench
 
 bootstrap:
 	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -17,14 +17,21 @@ bootstrap:
 run: bootstrap
 	$(UV) run drey-warehouse run $(ARGS)
 
+# The reference dashboard (static HTML, docs/dashboard.md) rendered from the published
+# warehouse, var/run/warehouse by default (every publication renders it too).
+dashboard: bootstrap
+	$(UV) run drey-warehouse dashboard $(ARGS)
+
 # The whole test suite, with the real-Core tier (tests/core): bitcoind from BITCOIND, else on
 # PATH, else built once per machine from the Bitcoin Core source (tools/find-bitcoind, ~10 min
 # the first time), and PostgreSQL's server programs (tools/find-postgres: Debian's postgresql,
-# installed once with apt). Without either, this says so in one line and fails; nothing skips.
+# installed once with apt) and Chromium (tools/find-chromium: Debian's chromium, likewise).
+# Without any of them, this says so in one line and fails; nothing skips.
 test: bootstrap
 	@bitcoind=$$(tools/find-bitcoind) && echo "real-Core tier: $$bitcoind" && \
 	pg=$$(tools/find-postgres) && echo "PostgreSQL (the production instance's test): $$pg" && \
-	BITCOIND=$$bitcoind PG_BINDIR=$$pg $(UV) run pytest -q
+	chromium=$$(tools/find-chromium) && echo "browser (the dashboard's test): $$chromium" && \
+	BITCOIND=$$bitcoind PG_BINDIR=$$pg CHROMIUM=$$chromium $(UV) run pytest -q
 
 # Style, formatting, the import contracts of pyproject.toml (the one-way flow) and the type
 # checker (strict on btc, drey and indexer).

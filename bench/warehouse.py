@@ -31,6 +31,7 @@ sys.path.insert(0, str(REPO))
 
 from btc.ord.envelope import Envelope  # noqa: E402
 from devnet.simulate.identity import NETWORK_FILE  # noqa: E402
+from pipelines.dashboard import render_dashboard  # noqa: E402
 from pipelines.definitions import build_definitions  # noqa: E402
 from pipelines.driver.network import (  # noqa: E402
     ANSWER_KEY,
@@ -41,6 +42,7 @@ from pipelines.driver.network import (  # noqa: E402
     simulate,
 )
 from pipelines.driver.runner import Cursors, build_all, tick  # noqa: E402
+from pipelines.row_proofs import read_row_proof  # noqa: E402
 from pipelines.settings import Warehouse  # noqa: E402
 
 # The documentation's example queries are read by a test helper (tests/pipelines/examples.py).
@@ -150,6 +152,36 @@ def query_latency(path: Path, repeats: int) -> list[tuple[str, float]]:
     return out
 
 
+def row_proofs(path: Path, samples: int) -> dict[str, float]:
+    """``row_proof`` for ``samples`` rows spread over the accepted months: the macro's latency
+    (through drey-warehouse's reader, a fresh connection each, as the command does), the
+    offline check's, and the bytes of the tree nodes that make the macro possible."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        rows = con.execute(
+            "select user_id, month from allocations using sample reservoir($n rows) repeatable (7)",
+            {"n": samples},
+        ).fetchall()
+        nodes = con.execute("select count(*) from month_tree_nodes").fetchone()[0]
+    finally:
+        con.close()
+    read, check = [], []
+    for user_id, month in rows:
+        started = time.perf_counter()
+        proof = read_row_proof(path, user_id, month)
+        read.append(time.perf_counter() - started)
+        assert proof is not None
+        started = time.perf_counter()
+        assert proof.problems() == []
+        check.append(time.perf_counter() - started)
+    return {
+        "samples": len(rows),
+        "row_proof_ms": statistics.median(read) * 1000,
+        "verify_ms": statistics.median(check) * 1000,
+        "tree_nodes": nodes,
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", default="2000,100000", help="comma-separated sizes")
@@ -190,6 +222,17 @@ def main() -> int:
             f"slowest {worst[1] * 1000:.1f} ms ({worst[0]})"
         )
         row["queries_ms"] = {q: round(t * 1000, 2) for q, t in queries}
+        proofs = row_proofs(built["warehouse"].store.warehouse, 50)  # type: ignore[union-attr]
+        print(
+            f"row_proof: median {proofs['row_proof_ms']:.1f} ms to read, "
+            f"{proofs['verify_ms']:.1f} ms to verify offline ({proofs['samples']} rows; "
+            f"{proofs['tree_nodes']:,} tree nodes stored)"
+        )
+        row["row_proofs"] = proofs
+        published = built["warehouse"].store.warehouse  # type: ignore[union-attr]
+        board = render_dashboard(published, published.parent / "dashboard-bench")
+        print(f"dashboard: {len(board.pages)} pages rendered in {board.seconds:.2f} s")
+        row["dashboard_s"] = board.seconds
         results.append(row)
     out = args.workdir / "warehouse_bench.json"
     out.write_text(json.dumps(results, indent=1, default=str))

@@ -29,8 +29,8 @@ CHAIN_JOB = "chain_job"
 MONTHS_JOB = "months_job"
 FULL_JOB = "full_job"
 WAREHOUSE_KEY = dg.AssetKey("duckdb_warehouse")
-# The publication's step materializes the file and its build_info table together.
-PUBLICATION = (WAREHOUSE_KEY, dg.AssetKey("build_info"))
+# A publication: the file and its build_info table (one step), then the dashboard over them.
+PUBLICATION = (WAREHOUSE_KEY, dg.AssetKey("build_info"), dg.AssetKey("dashboard"))
 EVALUATION_KEY = dg.AssetKey("rules_evaluation")
 
 

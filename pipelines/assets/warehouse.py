@@ -1,5 +1,6 @@
 """Group ``warehouse``: the published DuckDB file, rebuilt from the Parquet store beside the
-live one and swapped in atomically (see :mod:`pipelines.duck`)."""
+live one and swapped in atomically (see :mod:`pipelines.duck`), and the dashboard rendered
+from it."""
 
 from collections.abc import Iterator
 from contextlib import closing
@@ -12,6 +13,7 @@ from drey.rules import Evaluation
 from pipelines.assets.catalog import materialized
 from pipelines.assets.groups import WAREHOUSE
 from pipelines.assets.verification import rules_rows
+from pipelines.dashboard import render_dashboard
 from pipelines.duck import publish
 from pipelines.settings import Warehouse
 from pipelines.tables import TABLES
@@ -76,3 +78,18 @@ def duckdb_warehouse(
     with closing(duckdb_module.connect(str(result.path), read_only=True)) as published:
         build = published.sql("select * from data.build_info").to_arrow_table()
     yield dg.MaterializeResult(asset_key="build_info", metadata=materialized(build))
+
+
+@dg.asset(group_name=WAREHOUSE, deps=["duckdb_warehouse"], kinds={"html"})
+def dashboard(warehouse: Warehouse) -> dg.MaterializeResult:
+    """The reference dashboard, rendered from the published warehouse at each publication:
+    static HTML pages beside it (``<warehouse_dir>/dashboard/index.html``), opened from disk."""
+    rendered = render_dashboard(warehouse.store.warehouse, warehouse.store.root / "dashboard")
+    return dg.MaterializeResult(
+        metadata={
+            "index": dg.MetadataValue.path(str(rendered.pages[0])),
+            "pages": len(rendered.pages),
+            "seconds": round(rendered.seconds, 3),
+            "bytes": sum(p.stat().st_size for p in rendered.pages),
+        }
+    )

@@ -58,6 +58,7 @@ from pipelines.configuration import (
     default_workdir,
     load_settings,
 )
+from pipelines.dashboard import render_dashboard
 from pipelines.definitions import build_definitions
 from pipelines.driver.compare import compare
 from pipelines.driver.network import (
@@ -134,6 +135,20 @@ def verify_row_command(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def dashboard_command(args: argparse.Namespace, console: Console) -> int:
+    """``drey-warehouse dashboard``: render the dashboard from a published warehouse."""
+    published = args.warehouse or (
+        load_settings(args.config, env=os.environ).warehouse_dir / "warehouse.duckdb"
+    )
+    rendered = render_dashboard(published, args.out or published.parent / "dashboard")
+    console.print(
+        f"[green]✓[/] dashboard: {len(rendered.pages)} pages in {rendered.seconds:.2f} s; open "
+        f"{rendered.pages[0]}",
+        soft_wrap=True,
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="drey-warehouse", description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -207,6 +222,10 @@ def build_parser() -> argparse.ArgumentParser:
     prove.add_argument("--month", required=True, help="YYYY-MM")
     prove.add_argument("--warehouse", type=Path, help="the published DuckDB file")
     prove.add_argument("--config", type=Path, help="the product's TOML; default $DREY_CONFIG")
+    board = sub.add_parser("dashboard", help="render the dashboard's HTML pages")
+    board.add_argument("--warehouse", type=Path, help="the published DuckDB file")
+    board.add_argument("--out", type=Path, help="default: dashboard/ beside the warehouse")
+    board.add_argument("--config", type=Path, help="the product's TOML; default $DREY_CONFIG")
     check = sub.add_parser("verify-row", help="check a row proof offline, from its JSON alone")
     check.add_argument("proof", help="the proof's JSON file, or - for stdin")
     check.add_argument(
@@ -219,6 +238,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console(stderr=False)
     try:
+        if args.command == "dashboard":
+            return dashboard_command(args, console)
         if args.command == "row-proof":
             return row_proof_command(args)
         if args.command == "verify-row":
@@ -391,6 +412,9 @@ def _build(console: Console, warehouse: Warehouse, instance: dg.DagsterInstance)
         f"{sum(not c.passed for c in checks)} with findings"
     )
     print_report(console, warehouse.store.warehouse)
+    board = warehouse.store.root / "dashboard" / "index.html"
+    if board.is_file():
+        console.print(f"Dashboard: {board} (open it in a browser)", soft_wrap=True)
     return 0
 
 

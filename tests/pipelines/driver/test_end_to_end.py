@@ -8,6 +8,7 @@ a failed verification row whose detail names the culprit."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import pytest
 
 from devnet.simulate.answer_key import PROOF_REASONS
 from drey.row_proof import RowProof
+from pipelines.dashboard import render_dashboard
 from pipelines.driver.compare import compare
 from pipelines.driver.network import Devnet, follow_to_tip, serve, simulate
 from pipelines.driver.runner import build_all
@@ -27,6 +29,7 @@ from pipelines.light import check_proofs_only
 from pipelines.row_proofs import read_row_proof
 from zk.toolchain import node
 
+from ..browser import Chromium, PageData, find_chromium
 from ..harness import Pipeline, make_pipeline
 
 pytestmark = pytest.mark.slow
@@ -313,3 +316,66 @@ def test_verify_row_checks_a_proof_from_its_json_alone(e2e: Built, tmp_path: Pat
     garbled = subprocess.run([*cli, "verify-row", "-"], input=json.dumps(doc),
                              capture_output=True, text=True, timeout=120)  # fmt: skip
     assert garbled.returncode == 1 and "row_hash: expected 64 lowercase hex" in garbled.stderr
+
+
+ARTIFACTS = Path(os.environ.get("DREY_ARTIFACTS") or REPO / "var" / "artifacts") / "dashboard"
+
+
+def test_the_dashboard_in_a_real_browser(e2e: Built, tmp_path: Path) -> None:
+    """Headless Chromium loads every page of the dashboard rendered from the devnet warehouse:
+    nothing logged, every page linked from every other, and the numbers read off the pages
+    (bars, spans, table cells) are the simulator's answer key's; a screenshot of each page goes
+    to the artifacts folder (var/artifacts/dashboard, or $DREY_ARTIFACTS)."""
+    rendered = render_dashboard(e2e.pipeline.warehouse.store.warehouse, tmp_path / "dashboard")
+    browser = Chromium(find_chromium())
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    pages: dict[str, PageData] = {}
+    for page in rendered.pages:
+        dom, errors = browser.dom(page)
+        assert errors == [], (page.name, errors)
+        pages[page.name] = data = PageData.parse(dom)
+        assert {p.name for p in rendered.pages} <= set(data.links), page.name
+        browser.screenshot(page, ARTIFACTS / page.with_suffix(".png").name)
+    key = e2e.devnet.answer_key
+    roster = {r["index"]: r["key"] for r in key["roster"]}
+
+    months = {r["month"]: r for r in pages["index.html"].records("months")}
+    for m in key["months"]:
+        assert months[m["month"]]["outcome"] == m["outcome"], m["month"]
+        if int(months[m["month"]]["checks_failed"]):  # linked to its failing checks
+            assert f"m-{m['month']}" in pages["checks.html"].ids
+    accepted = {m["month"]: m for m in key["months"] if m["outcome"] == "accepted"}
+    per_month = pages["allocations.html"].records("allocations_per_month")
+    assert {r["month"]: (int(r["users"]), int(r["pool"])) for r in per_month} == {
+        k: (m["n_rows"], m["dreybits_total"]) for k, m in accepted.items()
+    }
+    (histogram,) = [v for k, v in pages["allocations.html"].bars.items() if "Dreybits" in k]
+    assert sum(map(int, histogram.values())) == accepted[max(accepted)]["n_rows"]
+
+    net: dict[str, int] = {}
+    for m in key["months"]:
+        for r in m["rewards"]:
+            net[roster[r["actuary"]][:16]] = net.get(roster[r["actuary"]][:16], 0) + r["sats"]
+        for o in m["offences"]:
+            net[roster[o["actuary"]][:16]] = net.get(roster[o["actuary"]][:16], 0) - o["slash"]
+    (shown,) = [v for k, v in pages["actuaries.html"].bars.items() if k.startswith("Net sats")]
+    assert {k: int(v) for k, v in shown.items()} == {k: v for k, v in net.items()}
+
+    races = {
+        f"{m['month']} r{r['round']} race": (r["race_close"], r["share_end"])
+        for m in key["months"]
+        for r in m["rounds"]
+    }
+    spans = {s["data-label"]: s for s in pages["race.html"].spans}
+    for label, (close, _) in races.items():
+        if close is not None and label in spans:
+            assert int(spans[label]["data-end"]) == close, label
+    assert sum(label in spans for label in races) >= len(accepted)
+
+    statuses = {}
+    for line in (e2e.devnet.datadir / key["inscriptions"]).read_text().splitlines():
+        status = json.loads(line)["status"]
+        if status is not None:
+            statuses[status] = statuses.get(status, 0) + 1
+    (by_status,) = [v for k, v in pages["messages.html"].bars.items() if "by status" in k]
+    assert {k: int(v) for k, v in by_status.items()} == statuses
