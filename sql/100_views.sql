@@ -6,7 +6,7 @@
 -- Chain ----------------------------------------------------------------------------------
 
 CREATE VIEW blocks AS
-SELECT b.*, m.month
+SELECT b.*, m.month, to_timestamp(b.time) AS block_time
 FROM data.blocks b
 LEFT JOIN data.months m ON b.height > m.prev_snapshot AND b.height <= m.snapshot;
 
@@ -61,7 +61,13 @@ WHERE status = 'valid' AND vout IS NOT NULL;
 
 -- Months, snapshots, eligibility ---------------------------------------------------------
 
-CREATE VIEW months AS SELECT * FROM data.months;
+-- Plus what charts want: the month as a DATE, and the month's allocated Dreybits as
+-- DECIMAL(38,0) (a monthly pool passes 2^53, which JavaScript numbers cannot hold).
+CREATE VIEW months AS
+SELECT m.*, CAST(m.month || '-01' AS DATE) AS month_start,
+       (SELECT CAST(sum(a.dreybits) AS DECIMAL(38,0)) FROM data.allocations a
+        WHERE a.month = m.month) AS allocated_dreybits
+FROM data.months m;
 
 CREATE VIEW eligibility AS SELECT * FROM data.eligibility;
 

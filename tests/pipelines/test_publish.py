@@ -94,11 +94,11 @@ def test_failed_build_leaves_the_live_file(
     broken.mkdir()
     for _, path in duck.sql_files():
         (broken / path.name).write_text(path.read_text())
-    (broken / "900_broken.sql").write_text(
+    (broken / "950_broken.sql").write_text(
         "CREATE VIEW broken AS SELECT no_such_column FROM months;\n"
     )
     monkeypatch.setattr(duck, "SQL_DIR", broken)
-    with pytest.raises(RuntimeError, match=r"900_broken\.sql"):
+    with pytest.raises(RuntimeError, match=r"950_broken\.sql"):
         _publish(store, 4)
     assert store.warehouse.read_bytes() == before
     assert not [p for p in store.root.iterdir() if p.name.endswith((".tmp", ".wal"))]

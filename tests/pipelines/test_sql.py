@@ -5,6 +5,8 @@ on an empty warehouse."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -26,9 +28,16 @@ def test_sql_files_are_numbered_and_split_into_statements() -> None:
     for _, path in files:
         text = path.read_text()
         stmts = statements(path)
-        # One statement per CREATE: semicolons inside comments and strings do not split.
-        assert len(stmts) == text.count("\nCREATE ") + text.startswith("CREATE ")
-        assert all(stmt.lstrip("-\n ").upper().find("CREATE") >= 0 for stmt in stmts)
+        # One statement per CREATE (or COMMENT ON): semicolons inside comments and strings do
+        # not split.
+        starts = sum(text.count(f"\n{word} ") + text.startswith(f"{word} ")
+                     for word in ("CREATE", "COMMENT"))  # fmt: skip
+        assert len(stmts) == starts, path.name
+        assert all(
+            stmt.lstrip("-\n ").upper().find(word) >= 0
+            for stmt in stmts
+            for word in (("COMMENT",) if "COMMENT ON" in stmt else ("CREATE",))
+        )
 
 
 def test_views_answer_on_an_empty_warehouse() -> None:
@@ -155,7 +164,8 @@ def documented_type_problems(text: str) -> list[str]:
                 names = [c.strip() for c in cols.split(",")]
                 if names == ["column"] or set(cols.strip()) <= {"-"}:
                     continue
-                declared = [t.strip() for t in tys.split(",")] if tys.strip() else []
+                # Split at commas outside parentheses: DECIMAL(38,0) is one type.
+                declared = [t.strip() for t in re.split(r",(?![^()]*\))", tys) if tys.strip()]
                 if declared and len(declared) not in (1, len(names)):
                     problems.append(f"{heading}: {len(declared)} types for {cols.strip()}")
                     continue
@@ -207,3 +217,32 @@ def test_a_wrong_or_unknown_documented_column_is_found() -> None:
     ghost = text.replace("| month | VARCHAR | the month |", "| moth | VARCHAR | the month |", 1)
     assert ghost != text
     assert any("moth is not a column" in p for p in documented_type_problems(ghost))
+
+
+def test_every_view_and_column_carries_its_documented_comment() -> None:
+    """sql/900_comments.sql is what tools/schema_comments.py makes of docs/schema.md today, and
+    with it every view and every column of the warehouse has a comment SQL clients show."""
+    tool = Path(__file__).resolve().parents[2] / "tools" / "schema_comments.py"
+    check = subprocess.run([sys.executable, str(tool), "--check"], capture_output=True,
+                           text=True, timeout=300)  # fmt: skip
+    assert check.returncode == 0, check.stderr
+    con = duckdb.connect()
+    create_tables(con)
+    apply_sql(con)
+    views = con.execute(
+        "select view_name, comment from duckdb_views() where not internal and schema_name = 'main'"
+    ).fetchall()
+    assert len(views) >= 30 and all(comment for _, comment in views), views
+    bare = con.execute(
+        "select c.table_name, c.column_name from duckdb_columns() c join duckdb_views() v "
+        "on v.view_name = c.table_name and v.schema_name = c.schema_name "
+        "where not v.internal and c.schema_name = 'main' and c.comment is null"
+    ).fetchall()
+    assert bare == []
+    # The words are the page's: a column table's row, and a phrase of a section's prose.
+    comments = dict(con.execute(
+        "select table_name || '.' || column_name, comment from duckdb_columns() "
+        "where table_name in ('months', 'allocations')"
+    ).fetchall())  # fmt: skip
+    assert comments["months.month_start"] == "the month's first day, for a chart's time axis"
+    assert comments["allocations.row_index"] == "the leaf's index"
