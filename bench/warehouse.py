@@ -159,8 +159,8 @@ def row_proofs(path: Path, samples: int) -> dict[str, float]:
     con = duckdb.connect(str(path), read_only=True)
     try:
         rows = con.execute(
-            "select user_id, month from allocations using sample reservoir($n rows) repeatable (7)",
-            {"n": samples},
+            "select user_id, month from allocations "
+            f"using sample reservoir({int(samples)} rows) repeatable (7)"
         ).fetchall()
         nodes = con.execute("select count(*) from month_tree_nodes").fetchone()[0]
     finally:
