@@ -40,7 +40,7 @@ COMMENT ON COLUMN "decryption_shares"."detail" IS 'the reason in words, and wher
 COMMENT ON VIEW "deposits" IS 'the binding messages and their vault outputs (§3)';
 COMMENT ON COLUMN "deposits"."user_id" IS 'the customer''s user id';
 COMMENT ON COLUMN "deposits"."owner" IS 'the key that owns a plan';
-COMMENT ON COLUMN "deposits"."plan_id" IS 'plan_id of deposits: the binding messages and their vault outputs (§3) (docs/schema.md)';
+COMMENT ON COLUMN "deposits"."plan_id" IS 'the plan message a deposit belongs to (deposits)';
 COMMENT ON COLUMN "deposits"."txid" IS 'the transaction id';
 COMMENT ON COLUMN "deposits"."vout" IS 'the vault output''s index in its transaction';
 COMMENT ON COLUMN "deposits"."value" IS 'the vault output''s sats';
@@ -71,16 +71,16 @@ COMMENT ON VIEW "election_vrfs" IS 'each round, its seed, draw, timeline and dec
 COMMENT ON COLUMN "election_vrfs"."month" IS 'the month (YYYY-MM) the row belongs to';
 COMMENT ON COLUMN "election_vrfs"."round" IS 'the round of the month, from 0';
 COMMENT ON COLUMN "election_vrfs"."actuary" IS 'the actuary''s key (x-only, 64 hex)';
-COMMENT ON COLUMN "election_vrfs"."vrf_id" IS 'vrf_id of election_vrfs: each round, its seed, draw, timeline and decision (§4, §8, §9) (docs/schema.md)';
+COMMENT ON COLUMN "election_vrfs"."vrf_id" IS 'the counted vrf message (election_vrfs)';
 COMMENT ON COLUMN "election_vrfs"."block_height" IS 'the height of the block that mined it';
-COMMENT ON COLUMN "election_vrfs"."beta" IS 'beta of election_vrfs: each round, its seed, draw, timeline and decision (§4, §8, §9) (docs/schema.md)';
+COMMENT ON COLUMN "election_vrfs"."beta" IS 'the VRF output β (election_vrfs)';
 
 COMMENT ON VIEW "election_weights" IS 'each round, its seed, draw, timeline and decision (§4, §8, §9)';
 COMMENT ON COLUMN "election_weights"."month" IS 'the month (YYYY-MM) the row belongs to';
 COMMENT ON COLUMN "election_weights"."round" IS 'the round of the month, from 0';
 COMMENT ON COLUMN "election_weights"."actuary" IS 'the actuary''s key (x-only, 64 hex)';
-COMMENT ON COLUMN "election_weights"."weight" IS 'weight of election_weights: each round, its seed, draw, timeline and decision (§4, §8, §9) (docs/schema.md)';
-COMMENT ON COLUMN "election_weights"."elected" IS 'elected of election_weights: each round, its seed, draw, timeline and decision (§4, §8, §9) (docs/schema.md)';
+COMMENT ON COLUMN "election_weights"."weight" IS 'the actuary''s weight in the round''s draw (election_weights)';
+COMMENT ON COLUMN "election_weights"."elected" IS 'the draw elected this actuary lead (election_weights)';
 
 COMMENT ON VIEW "elections" IS 'each round, its seed, draw, timeline and decision (§4, §8, §9)';
 COMMENT ON COLUMN "elections"."month" IS 'the month (YYYY-MM) the row belongs to';
@@ -118,7 +118,7 @@ COMMENT ON COLUMN "eligibility"."eligible" IS 'weight ≥ min_stake';
 
 COMMENT ON VIEW "formula_inputs" IS 'the formula re-executed from chain deposits (§6)';
 COMMENT ON COLUMN "formula_inputs"."month" IS 'the month (YYYY-MM) the row belongs to';
-COMMENT ON COLUMN "formula_inputs"."row_index" IS 'row_index of formula_inputs: the formula re-executed from chain deposits (§6) (docs/schema.md)';
+COMMENT ON COLUMN "formula_inputs"."row_index" IS 'the input row''s position (formula_inputs), which is its leaf index';
 COMMENT ON COLUMN "formula_inputs"."user_id" IS 'the customer''s user id';
 COMMENT ON COLUMN "formula_inputs"."sat_blocks" IS 'DECIMAL(38,0): Σ deposit balance over the month''s heights';
 COMMENT ON COLUMN "formula_inputs"."age" IS 'whole months since the first deposit';
@@ -127,11 +127,11 @@ COMMENT ON COLUMN "formula_inputs"."dreybits" IS 'the module''s output';
 COMMENT ON VIEW "formula_runs" IS 'the formula re-executed from chain deposits (§6)';
 COMMENT ON COLUMN "formula_runs"."month" IS 'the month (YYYY-MM) the row belongs to';
 COMMENT ON COLUMN "formula_runs"."source" IS 'module: the inscribed WebAssembly under wasmtime';
-COMMENT ON COLUMN "formula_runs"."rows" IS 'rows of formula_runs: the formula re-executed from chain deposits (§6) (docs/schema.md)';
-COMMENT ON COLUMN "formula_runs"."pool" IS 'pool of formula_runs: the formula re-executed from chain deposits (§6) (docs/schema.md)';
-COMMENT ON COLUMN "formula_runs"."total_dreybits" IS 'total_dreybits of formula_runs: the formula re-executed from chain deposits (§6) (docs/schema.md)';
-COMMENT ON COLUMN "formula_runs"."overflow" IS 'overflow of formula_runs: the formula re-executed from chain deposits (§6) (docs/schema.md)';
-COMMENT ON COLUMN "formula_runs"."module_ok" IS 'module_ok of formula_runs: the formula re-executed from chain deposits (§6) (docs/schema.md)';
+COMMENT ON COLUMN "formula_runs"."rows" IS 'formula input rows of the month';
+COMMENT ON COLUMN "formula_runs"."pool" IS 'the Dreybits to allocate: dreybits_per_month of the params';
+COMMENT ON COLUMN "formula_runs"."total_dreybits" IS 'the sum of the module''s output';
+COMMENT ON COLUMN "formula_runs"."overflow" IS 'a sat_blocks reached 2^64: the month has no result (§4)';
+COMMENT ON COLUMN "formula_runs"."module_ok" IS 'the inscribed module ran cleanly under wasmtime';
 COMMENT ON COLUMN "formula_runs"."module_detail" IS 'the module ran cleanly';
 COMMENT ON COLUMN "formula_runs"."reference_agrees" IS 'the Python reference gives the same output; false is the alarm';
 
@@ -193,19 +193,19 @@ COMMENT ON COLUMN "month_roots"."month_root" IS 'a month tree''s root (64 hex)';
 COMMENT ON COLUMN "month_roots"."commitment" IS 'P(month_root, n_rows), the month''s leaf in the months tree';
 COMMENT ON COLUMN "month_roots"."months_root" IS 'recomputed by the rules';
 COMMENT ON COLUMN "month_roots"."lead_round" IS 'the accepted round, else the last';
-COMMENT ON COLUMN "month_roots"."lead_month_root" IS 'lead_month_root of month_roots: recomputed roots against the lead''s claims (docs/schema.md)';
-COMMENT ON COLUMN "month_roots"."lead_n_rows" IS 'lead_n_rows of month_roots: recomputed roots against the lead''s claims (docs/schema.md)';
+COMMENT ON COLUMN "month_roots"."lead_month_root" IS 'the month root and row count the lead''s result claimed';
+COMMENT ON COLUMN "month_roots"."lead_n_rows" IS 'the month root and row count the lead''s result claimed';
 COMMENT ON COLUMN "month_roots"."lead_months_root" IS 'what that round''s lead result claimed';
-COMMENT ON COLUMN "month_roots"."lead_matches" IS 'lead_matches of month_roots: recomputed roots against the lead''s claims (docs/schema.md)';
-COMMENT ON COLUMN "month_roots"."warehouse_root" IS 'warehouse_root of month_roots: recomputed roots against the lead''s claims (docs/schema.md)';
-COMMENT ON COLUMN "month_roots"."warehouse_rows" IS 'warehouse_rows of month_roots: recomputed roots against the lead''s claims (docs/schema.md)';
+COMMENT ON COLUMN "month_roots"."lead_matches" IS 'the lead''s claims equal the rules'' month root, rows and months root';
+COMMENT ON COLUMN "month_roots"."warehouse_root" IS 'the root and rows of the tree the warehouse rebuilt from allocations';
+COMMENT ON COLUMN "month_roots"."warehouse_rows" IS 'the root and rows of the tree the warehouse rebuilt from allocations';
 COMMENT ON COLUMN "month_roots"."warehouse_matches" IS 'the tree the warehouse rebuilt from allocations';
 
 COMMENT ON VIEW "month_tree_nodes" IS 'a customer''s proof of their row (§7)';
 COMMENT ON COLUMN "month_tree_nodes"."month" IS 'the month';
-COMMENT ON COLUMN "month_tree_nodes"."level" IS 'level of month_tree_nodes: a customer''s proof of their row (§7) (docs/schema.md)';
-COMMENT ON COLUMN "month_tree_nodes"."node_index" IS 'node_index of month_tree_nodes: a customer''s proof of their row (§7) (docs/schema.md)';
-COMMENT ON COLUMN "month_tree_nodes"."hash" IS 'hash of month_tree_nodes: a customer''s proof of their row (§7) (docs/schema.md)';
+COMMENT ON COLUMN "month_tree_nodes"."level" IS 'the node''s level, 1 above the leaves up to the root at the tree''s depth (month_tree_nodes)';
+COMMENT ON COLUMN "month_tree_nodes"."node_index" IS 'the node''s index within its level (month_tree_nodes)';
+COMMENT ON COLUMN "month_tree_nodes"."hash" IS 'the node (month_tree_nodes)';
 
 COMMENT ON VIEW "months" IS 'each month''s snapshot, eligibility and outcome (§4, §9)';
 COMMENT ON COLUMN "months"."month" IS 'the month';
@@ -253,9 +253,9 @@ COMMENT ON COLUMN "months_history"."months_root" IS 'the root with every decided
 
 COMMENT ON VIEW "months_paths" IS 'a customer''s proof of their row (§7)';
 COMMENT ON COLUMN "months_paths"."month" IS 'the month';
-COMMENT ON COLUMN "months_paths"."leaf_index" IS 'leaf_index of months_paths: a customer''s proof of their row (§7) (docs/schema.md)';
-COMMENT ON COLUMN "months_paths"."leaf" IS 'leaf of months_paths: a customer''s proof of their row (§7) (docs/schema.md)';
-COMMENT ON COLUMN "months_paths"."path" IS 'path of months_paths: a customer''s proof of their row (§7) (docs/schema.md)';
+COMMENT ON COLUMN "months_paths"."leaf_index" IS 'the month''s leaf in the months tree (months_paths)';
+COMMENT ON COLUMN "months_paths"."leaf" IS 'that leaf: the month''s commitment, or zeros for a failed month (months_paths)';
+COMMENT ON COLUMN "months_paths"."path" IS 'the leaf''s siblings up to the latest months root, leaf level first (months_paths)';
 COMMENT ON COLUMN "months_paths"."months_root" IS 'the latest months root';
 
 COMMENT ON VIEW "packages" IS 'lead, secondary and lead_part messages of each month (§5, §8)';
@@ -281,7 +281,7 @@ COMMENT ON COLUMN "penalties"."offence" IS 'missed_lead, invalid_lead_result, wr
 COMMENT ON COLUMN "penalties"."actuary" IS 'the actuary''s key (x-only, 64 hex)';
 COMMENT ON COLUMN "penalties"."height" IS 'decided at';
 COMMENT ON COLUMN "penalties"."base" IS 'stake weight at S_M';
-COMMENT ON COLUMN "penalties"."slash" IS 'slash of penalties: rewards, penalties, redistribution (§9) (docs/schema.md)';
+COMMENT ON COLUMN "penalties"."slash" IS 'the sats slashed for the offence (penalties)';
 COMMENT ON COLUMN "penalties"."detail" IS 'the reason in words, and where';
 
 COMMENT ON VIEW "plans" IS 'the binding messages and their vault outputs (§3)';
@@ -296,14 +296,14 @@ COMMENT ON COLUMN "plans"."status" IS 'the rules'' status of the message (valid,
 COMMENT ON COLUMN "plans"."reason" IS 'why, when not valid: a closed reason code';
 COMMENT ON COLUMN "plans"."detail" IS 'the reason in words, and where';
 COMMENT ON COLUMN "plans"."deposits" IS 'vault outputs bound';
-COMMENT ON COLUMN "plans"."deposited_sats" IS 'deposited_sats of plans: the binding messages and their vault outputs (§3) (docs/schema.md)';
+COMMENT ON COLUMN "plans"."deposited_sats" IS 'the sats of every deposit the plan bound (plans)';
 
 COMMENT ON VIEW "proof_systems" IS 'every circuit manifest and the audit of its trusted setup (§4, §5)';
-COMMENT ON COLUMN "proof_systems"."circuit" IS 'circuit of proof_systems: every circuit manifest and the audit of its trusted setup (§4, §5) (docs/schema.md)';
+COMMENT ON COLUMN "proof_systems"."circuit" IS 'the circuit manifest''s inscription id';
 COMMENT ON COLUMN "proof_systems"."block_height" IS 'the height of the block that mined it';
 COMMENT ON COLUMN "proof_systems"."status" IS 'the manifest''s message status (valid: founder-signed)';
-COMMENT ON COLUMN "proof_systems"."system" IS 'system of proof_systems: every circuit manifest and the audit of its trusted setup (§4, §5) (docs/schema.md)';
-COMMENT ON COLUMN "proof_systems"."months_depth" IS 'months_depth of proof_systems: every circuit manifest and the audit of its trusted setup (§4, §5) (docs/schema.md)';
+COMMENT ON COLUMN "proof_systems"."system" IS 'the proof system (groth16-bn254)';
+COMMENT ON COLUMN "proof_systems"."months_depth" IS 'the months-tree depth the circuit proves appends to';
 COMMENT ON COLUMN "proof_systems"."named_by" IS 'the valid params naming it';
 COMMENT ON COLUMN "proof_systems"."source_sha256" IS 'the files'' hashes, as the manifest pins them';
 COMMENT ON COLUMN "proof_systems"."r1cs_sha256" IS 'the files'' hashes, as the manifest pins them';
@@ -316,9 +316,9 @@ COMMENT ON COLUMN "proof_systems"."verification_key" IS 'verification_key.json, 
 COMMENT ON COLUMN "proof_systems"."contributions" IS 'the phase-2 contribution messages in order, and their actuaries';
 COMMENT ON COLUMN "proof_systems"."contributors" IS 'the phase-2 contribution messages in order, and their actuaries';
 COMMENT ON COLUMN "proof_systems"."contribution_hashes" IS 'the contribution hashes zkey verify lists inside the final key (the beacon last)';
-COMMENT ON COLUMN "proof_systems"."beacon_height" IS 'beacon_height of proof_systems: every circuit manifest and the audit of its trusted setup (§4, §5) (docs/schema.md)';
-COMMENT ON COLUMN "proof_systems"."beacon_iterations" IS 'beacon_iterations of proof_systems: every circuit manifest and the audit of its trusted setup (§4, §5) (docs/schema.md)';
-COMMENT ON COLUMN "proof_systems"."beacon_hash" IS 'beacon_hash of proof_systems: every circuit manifest and the audit of its trusted setup (§4, §5) (docs/schema.md)';
+COMMENT ON COLUMN "proof_systems"."beacon_height" IS 'the block whose hash is the ceremony''s beacon';
+COMMENT ON COLUMN "proof_systems"."beacon_iterations" IS 'the beacon''s hash iterations, as a power of two';
+COMMENT ON COLUMN "proof_systems"."beacon_hash" IS 'the beacon''s hash';
 COMMENT ON COLUMN "proof_systems"."setup_verified" IS 'the source compiles to the pinned r1cs and wasm, zkey verify accepts the key against them and the phase-1 file, its transcript is the chain''s contributions then the beacon, and the verification key is the key''s; NULL when the audit could not run here (no phase-1 file of that hash: tools/build-ptau POWER)';
 COMMENT ON COLUMN "proof_systems"."setup_detail" IS 'what the audit found (the first failing step)';
 COMMENT ON COLUMN "proof_systems"."audit_seconds" IS 'the audit''s time when it ran (it is kept between runs)';
@@ -454,8 +454,8 @@ COMMENT ON COLUMN "verification"."source" IS 'rules (the rules engine''s verdict
 
 COMMENT ON VIEW "warehouse_info" IS 'which build this is';
 COMMENT ON COLUMN "warehouse_info"."built_at" IS 'the build''s time, UTC';
-COMMENT ON COLUMN "warehouse_info"."tip_height" IS 'tip_height of warehouse_info: which build this is (docs/schema.md)';
-COMMENT ON COLUMN "warehouse_info"."tip_hash" IS 'the shards'' committed tip';
+COMMENT ON COLUMN "warehouse_info"."tip_height" IS 'the height of the shards'' committed tip';
+COMMENT ON COLUMN "warehouse_info"."tip_hash" IS 'the hash of that tip';
 COMMENT ON COLUMN "warehouse_info"."evaluation_tip" IS 'the tip the rules evaluated';
 COMMENT ON COLUMN "warehouse_info"."first_month" IS 'the params'' first month';
 COMMENT ON COLUMN "warehouse_info"."pending_month" IS 'the month not decided yet';
