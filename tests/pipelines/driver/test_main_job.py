@@ -96,6 +96,8 @@ def test_main_job_on_the_devnet(devnet_run: DevnetRun) -> None:
     assert "equals the simulator's answer key" in out
     assert "dagster dev -m pipelines" in out
     assert f"Warehouse: {work / 'warehouse' / 'warehouse.duckdb'}" in out
+    board = work / "warehouse" / "dashboard" / "index.html"
+    assert f"Dashboard: {board}" in out and "Months at a glance" in board.read_text()
     built = devnet_run.built
     assert [m for m, outcome, root in built if outcome == "accepted" and root] == [
         m for m, *_ in built[:2]
