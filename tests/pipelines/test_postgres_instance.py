@@ -6,8 +6,10 @@ partitions in PostgreSQL, where another process (this one) reads them back."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -23,6 +25,24 @@ from .postgres import Postgres, find_bindir
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
+
+
+def _stop_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the process and everything it started, then SIGKILL what is left."""
+    for sig, wait in ((signal.SIGTERM, 60), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(wait)
+        except subprocess.TimeoutExpired:
+            continue
+        if sig == signal.SIGTERM:
+            # The daemon is gone; its children may not be.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        return
 
 
 def _statuses(url: str) -> list[tuple[str, str]]:
@@ -81,8 +101,11 @@ def test_a_run_on_the_postgres_instance(
         assert stop.returncode == 0, stop.stdout[-2000:] + stop.stderr[-2000:]
     log = tmp_path / "daemon.log"
     with open(log, "w") as out:
+        # Its own process group: the daemon starts a code server (and run workers) that must
+        # end with it.
         daemon = subprocess.Popen([str(bindir / "dagster-daemon"), "run", "-m", "pipelines"],
-                                  cwd=tmp_path, env=env, stdout=out, stderr=out)  # fmt: skip
+                                  cwd=tmp_path, env=env, stdout=out, stderr=out,
+                                  start_new_session=True)  # fmt: skip
     try:
         deadline = time.monotonic() + 300
         while _statuses(url)[0][1] not in ("SUCCESS", "FAILURE", "CANCELED"):
@@ -90,8 +113,7 @@ def test_a_run_on_the_postgres_instance(
             assert time.monotonic() < deadline, "the daemon did not finish the run in 300 s"
             time.sleep(1)
     finally:
-        daemon.terminate()
-        daemon.wait(60)
+        _stop_group(daemon)
     assert _statuses(url) == [("chain_job", "SUCCESS")], log.read_text()[-3000:]
 
     # The run and its events are rows of PostgreSQL, not files under DAGSTER_HOME.
