@@ -8,7 +8,8 @@ UV := python3 -m uv
 bootstrap:
 	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	@$(UV) sync --frozen --quiet
-	@# The proof toolchain (circom2, circomlib, snarkjs), pinned by package-lock.json.
+	@# The proof toolchain (circom2, circomlib, snarkjs) and the JavaScript DuckDB reader the
+	@# tests use (@duckdb/node-api 1.4), pinned by package-lock.json.
 	@[ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error
 
 # The main job: with no node given, simulate 12 months of the actuary network on the devnet,

@@ -242,7 +242,7 @@ COMMENT ON COLUMN "months"."slashed" IS 'sats slashed for the month''s offences'
 COMMENT ON COLUMN "months"."rewards_final" IS 'rewards final (share window over); every offence decided';
 COMMENT ON COLUMN "months"."settled" IS 'rewards final (share window over); every offence decided';
 COMMENT ON COLUMN "months"."month_start" IS 'the month''s first day, for a chart''s time axis';
-COMMENT ON COLUMN "months"."allocated_dreybits" IS 'the Dreybits of the accepted allocation (NULL if none); DECIMAL because a monthly pool passes 2^53, which a JavaScript number rounds: read it as a string (allocated_dreybits::VARCHAR) in a JavaScript client';
+COMMENT ON COLUMN "months"."allocated_dreybits" IS 'the Dreybits of the accepted allocation (NULL if none); DECIMAL because a monthly pool passes 2^53, which a JavaScript number rounds: @duckdb/node-api 1.4 (Evidence''s DuckDB) hands it over as the exact decimal string (tested)';
 
 COMMENT ON VIEW "months_history" IS 'the months tree after each decided month (§7)';
 COMMENT ON COLUMN "months_history"."month" IS 'the month (YYYY-MM) the row belongs to';

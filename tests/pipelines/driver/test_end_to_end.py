@@ -379,3 +379,26 @@ def test_the_dashboard_in_a_real_browser(e2e: Built, tmp_path: Path) -> None:
             statuses[status] = statuses.get(status, 0) + 1
     (by_status,) = [v for k, v in pages["messages.html"].bars.items() if "by status" in k]
     assert {k: int(v) for k, v in by_status.items()} == statuses
+
+
+def test_evidence_s_duckdb_reads_the_warehouse_and_keeps_the_pools_exact(e2e: Built) -> None:
+    """@duckdb/node-api 1.4.4, the DuckDB Evidence's connector bundles, opens the published
+    file, sees every view, and hands a chart each month's pool exactly: DECIMAL(38,0) arrives
+    as the decimal string of 10^17, a number JavaScript's doubles cannot hold."""
+    script = REPO / "tests" / "pipelines" / "node_reader.mjs"
+    out = subprocess.run([node(), str(script), str(e2e.pipeline.warehouse.store.warehouse)],
+                         capture_output=True, text=True, timeout=120, cwd=REPO)  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    got = json.loads(out.stdout)
+    views = e2e.rows(
+        "select count(*) as n from duckdb_views() where not internal and schema_name = 'main'"
+    )[0]["n"]
+    assert got["version"] == "v1.4.4" and got["views"] == views
+    expected = {
+        m["month"]: str(m["dreybits_total"])
+        for m in e2e.devnet.answer_key["months"]
+        if m["outcome"] == "accepted"
+    }
+    assert {m["month"]: m["allocated_dreybits"] for m in got["months"]} == expected
+    assert all(m["month_start"] == m["month"] + "-01" for m in got["months"])
+    assert any(int(v) > 2**53 for v in expected.values())  # beyond a double's exact range
