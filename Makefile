@@ -34,10 +34,14 @@ test: bootstrap
 	chromium=$$(tools/find-chromium) && echo "browser (the dashboard's test): $$chromium" && \
 	BITCOIND=$$bitcoind PG_BINDIR=$$pg CHROMIUM=$$chromium $(UV) run pytest -q
 
-# Style, formatting, the import contracts of pyproject.toml (the one-way flow) and the type
-# checker (strict on btc, drey and indexer).
+# Style, formatting, the import contracts of pyproject.toml (the one-way flow), the type
+# checker (strict on btc, drey and indexer), and the npm lock in step with package.json
+# (`npm ci --dry-run` checks it without touching node_modules: bootstrap skips npm ci when
+# node_modules is newer than the lock, so a stale lock would otherwise pass here and fail on
+# a fresh machine; it must list every platform's optional packages, not only this one's).
 lint: bootstrap
 	$(UV) run ruff check . && $(UV) run ruff format --check . && $(UV) run lint-imports && $(UV) run mypy
+	@npm ci --dry-run --no-audit --no-fund --loglevel=error >/dev/null
 
 format: bootstrap
 	$(UV) run ruff format . && $(UV) run ruff check --fix .
