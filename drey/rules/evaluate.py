@@ -68,6 +68,7 @@ from drey.rules.results import (
     RosterStake,
     RoundEvaluation,
 )
+from drey.rules.resume import FinalMonth, evaluation_basis, is_final, resumable
 from drey.rules.reveal import Expected, ProofRule
 from drey.rules.rounds import (
     KeyRegistry,
@@ -132,6 +133,7 @@ def evaluate(
     reference_check: bool = True,
     share_verifier: ShareVerifier | None = None,
     memo: Memo | None = None,
+    resume_from: Evaluation | None = None,
 ) -> Evaluation:
     """Apply PROTOCOL.md to ``messages`` (any order; those above the tip are left out) on
     ``chain`` up to ``tip_height``.
@@ -142,7 +144,9 @@ def evaluate(
     verifies decryption-share proofs (default: a serial one on ``memo``); pass one to verify on
     worker processes. ``memo`` keeps share-proof verdicts, plan signature checks, formula runs
     and month trees by content (default: a fresh one); pass one to keep them across
-    evaluations.
+    evaluations. ``resume_from`` is an earlier evaluation of the same network: the walk
+    starts after its final months that still hold on ``chain`` (:mod:`drey.rules.resume`),
+    with the same result as a walk from the first month.
     """
     memo = memo if memo is not None else Memo()
     tip = min(tip_height, chain.tip)
@@ -193,7 +197,26 @@ def evaluate(
         share_verifier=share_verifier or ShareVerifier(memo=memo),
         memo=memo,
     )
-    walk = walker.walk(groups, first_month=first_month, first=first, first_entry=history.first)
+    basis = evaluation_basis(
+        founder=founder, first_params=first.inscription_id, reference_check=reference_check
+    )
+    kept = resume_from.final_months if resume_from is not None else ()
+    resume = resumable(
+        kept,
+        chain=chain,
+        month_messages={m: g.all() for m, g in groups.items()},
+        basis=basis,
+        first_month=first_month,
+        months_in_order=[add_months(first_month, i) for i in range(len(kept))],
+    )
+    walk = walker.walk(
+        groups,
+        first_month=first_month,
+        first=first,
+        first_entry=history.first,
+        resume=resume,
+        basis=basis,
+    )
     put(walk.statuses)
     put(_undecided(groups, statuses, walk.pending_month))
     put(
@@ -211,6 +234,7 @@ def evaluate(
         walk.pending_month,
         walk.penalties,
         walk.checks,
+        walk.final_months,
     )
 
 
@@ -354,6 +378,7 @@ class _Walk:
     penalties: tuple[PenaltyRow, ...]
     checks: tuple[Check, ...]
     pending_month: str | None
+    final_months: tuple[FinalMonth, ...] = ()
 
 
 def _result(
@@ -366,6 +391,7 @@ def _result(
     pending_month: str | None,
     penalties: Sequence[PenaltyRow],
     checks: Sequence[Check],
+    final_months: tuple[FinalMonth, ...] = (),
 ) -> Evaluation:
     ordered = tuple(statuses[pm.inscription_id] for pm in msgs)
     roots = tuple((m.month, m.months_root) for m in months if m.months_root is not None)
@@ -397,6 +423,7 @@ def _result(
         carried=carried,
         checks=tuple(checks),
         by_id=MappingProxyType({s.inscription_id: s for s in ordered}),
+        final_months=final_months,
     )
 
 
@@ -408,6 +435,75 @@ class _MonthOut:
     checks: tuple[Check, ...]
     registry: KeyRegistry
     tree: MonthsTree
+
+
+@dataclass
+class _WalkState:
+    """What the month walk carries from one month to the next, and what it has found."""
+
+    month: str
+    prev_decided: int
+    tree: MonthsTree
+    registry: KeyRegistry
+    months: list[MonthEvaluation] = field(default_factory=list)
+    statuses: list[MessageStatus] = field(default_factory=list)
+    penalties: list[PenaltyRow] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+    finals: list[FinalMonth] = field(default_factory=list)
+    all_final: bool = True  # every month so far is final
+
+    @classmethod
+    def start(cls, first_height: int, first_entry: ParamsEntry, first_month: str) -> _WalkState:
+        tree = MonthsTree.empty(depth=first_entry.resolved.months_depth)
+        return cls(first_month, first_height, tree, KeyRegistry())
+
+    def resume(self, point: FinalMonth) -> None:
+        self.months.append(point.evaluation)
+        self.statuses.extend(point.statuses)
+        self.penalties.extend(point.penalties)
+        self.checks.extend(point.checks)
+        self.finals.append(point)
+        self.tree, self.registry = point.tree, point.registry
+        self.prev_decided = point.decided_height
+        self.month = add_months(point.month, 1)
+
+    def add(self, out: _MonthOut) -> None:
+        self.months.append(out.evaluation)
+        self.statuses.extend(out.statuses)
+        self.penalties.extend(out.penalties)
+        self.checks.extend(out.checks)
+        self.registry = out.registry
+
+    def final_point(self, out: _MonthOut, tip: int, tip_hash: bytes, basis: bytes) -> FinalMonth:
+        assert out.evaluation.decided_height is not None
+        return FinalMonth(
+            evaluation=out.evaluation,
+            height=tip,
+            block_hash=tip_hash,
+            basis=basis,
+            statuses=out.statuses,
+            penalties=out.penalties,
+            checks=out.checks,
+            tree=out.tree,
+            registry=out.registry,
+            decided_height=out.evaluation.decided_height,
+        )
+
+    def next_month(self, out: _MonthOut) -> None:
+        self.tree = out.tree
+        assert out.evaluation.decided_height is not None
+        self.prev_decided = out.evaluation.decided_height
+        self.month = add_months(self.month, 1)
+
+    def result(self) -> _Walk:
+        return _Walk(
+            tuple(self.months),
+            tuple(self.statuses),
+            tuple(self.penalties),
+            tuple(self.checks),
+            self.month,
+            tuple(self.finals),
+        )
 
 
 @dataclass
@@ -436,39 +532,35 @@ class _MonthWalker:
         first_month: str,
         first: PositionedMessage,
         first_entry: ParamsEntry,
+        resume: Sequence[FinalMonth] = (),
+        basis: bytes = b"",
     ) -> _Walk:
         """Months in order from first_month: M + 1 starts at A_M and sees the slashes decided
         by S_{M+1}, so the walk stops at the first month that is not decided (or has no
-        snapshot yet)."""
-        months: list[MonthEvaluation] = []
-        statuses: list[MessageStatus] = []
-        penalties: list[PenaltyRow] = []
-        checks: list[Check] = []
-        prev_decided = first.height
-        tree = MonthsTree.empty(depth=first_entry.resolved.months_depth)
-        registry = KeyRegistry()
-        month = first_month
-        while self.snapshots.snapshot(month) is not None:
+        snapshot yet). ``resume`` is a leading run of final months (checked by the caller):
+        the walk starts with their results and the state after the last of them."""
+        walked = _WalkState.start(first.height, first_entry, first_month)
+        for point in resume:
+            walked.resume(point)
+        while self.snapshots.snapshot(walked.month) is not None:
             out = self.month(
-                month,
-                groups=groups.get(month, _Groups()),
-                prev_decided=prev_decided,
-                tree=tree,
-                registry=registry,
-                penalties=penalties,
+                walked.month,
+                groups=groups.get(walked.month, _Groups()),
+                prev_decided=walked.prev_decided,
+                tree=walked.tree,
+                registry=walked.registry,
+                penalties=walked.penalties,
             )
-            months.append(out.evaluation)
-            statuses.extend(out.statuses)
-            penalties.extend(out.penalties)
-            checks.extend(out.checks)
-            registry = out.registry
+            walked.add(out)
             if out.evaluation.outcome == "pending":
                 break
-            tree = out.tree
-            assert out.evaluation.decided_height is not None
-            prev_decided = out.evaluation.decided_height
-            month = add_months(month, 1)
-        return _Walk(tuple(months), tuple(statuses), tuple(penalties), tuple(checks), month)
+            if walked.all_final and is_final(out.evaluation):
+                tip_hash = self.chain.block_hash(self.tip)
+                walked.finals.append(walked.final_point(out, self.tip, tip_hash, basis))
+            else:
+                walked.all_final = False
+            walked.next_month(out)
+        return walked.result()
 
     def month(
         self,

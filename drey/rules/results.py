@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from drey.formula.reference import FormulaRow
 from drey.messages import ResolvedParams
 from drey.proofs import ProofCheck
 from drey.rules.inputs import Position
 from drey.rules.reasons import EntryStatus, Offence, Status
+
+if TYPE_CHECKING:
+    from drey.rules.resume import FinalMonth
 
 __all__ = [
     "Check",
@@ -271,6 +274,9 @@ class Evaluation:
     carried: int
     checks: tuple[Check, ...]
     by_id: Mapping[str, MessageStatus] = field(repr=False, compare=False, default_factory=dict)
+    # The leading run of final months and the walk's state after each (drey.rules.resume):
+    # what a later evaluation resumes from. Not part of the answer, so not compared.
+    final_months: tuple[FinalMonth, ...] = field(repr=False, compare=False, default=())
 
     def status(self, inscription_id: str) -> MessageStatus:
         return self.by_id[inscription_id]
