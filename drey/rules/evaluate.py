@@ -123,6 +123,26 @@ class _Groups:
         return out + self.allocations
 
 
+def _resume_point(
+    resume_from: Evaluation | None,
+    *,
+    chain: ChainView,
+    groups: dict[str, _Groups],
+    basis: bytes,
+    first_month: str,
+) -> tuple[FinalMonth, ...]:
+    """The final months of ``resume_from`` that still hold (none without an earlier run)."""
+    kept = resume_from.final_months if resume_from is not None else ()
+    return resumable(
+        kept,
+        chain=chain,
+        month_messages={m: g.all() for m, g in groups.items()},
+        basis=basis,
+        first_month=first_month,
+        months_in_order=[add_months(first_month, i) for i in range(len(kept))],
+    )
+
+
 def evaluate(
     chain: ChainView,
     messages: Sequence[PositionedMessage],
@@ -170,7 +190,7 @@ def evaluate(
             for pm in msgs
             if pm.inscription_id not in statuses
         )
-        return _result(tip, None, None, msgs, statuses, [], None, [], [])
+        return _result(tip, None, None, msgs, statuses, None)
 
     params_at = _ParamsAt(snapshots, history)
     ledger, binding_statuses = bind_stakes_and_plans(
@@ -200,14 +220,8 @@ def evaluate(
     basis = evaluation_basis(
         founder=founder, first_params=first.inscription_id, reference_check=reference_check
     )
-    kept = resume_from.final_months if resume_from is not None else ()
-    resume = resumable(
-        kept,
-        chain=chain,
-        month_messages={m: g.all() for m, g in groups.items()},
-        basis=basis,
-        first_month=first_month,
-        months_in_order=[add_months(first_month, i) for i in range(len(kept))],
+    resume = _resume_point(
+        resume_from, chain=chain, groups=groups, basis=basis, first_month=first_month
     )
     walk = walker.walk(
         groups,
@@ -224,18 +238,7 @@ def evaluate(
         for pm in msgs
         if pm.inscription_id not in statuses  # pragma: no cover - defensive
     )
-    return _result(
-        tip,
-        first.inscription_id,
-        first_month,
-        msgs,
-        statuses,
-        walk.months,
-        walk.pending_month,
-        walk.penalties,
-        walk.checks,
-        walk.final_months,
-    )
+    return _result(tip, first.inscription_id, first_month, msgs, statuses, walk)
 
 
 class _ParamsAt:
@@ -387,12 +390,11 @@ def _result(
     first_month: str | None,
     msgs: Sequence[PositionedMessage],
     statuses: Mapping[str, MessageStatus],
-    months: Sequence[MonthEvaluation],
-    pending_month: str | None,
-    penalties: Sequence[PenaltyRow],
-    checks: Sequence[Check],
-    final_months: tuple[FinalMonth, ...] = (),
+    walk: _Walk | None,
 ) -> Evaluation:
+    """The evaluation of a walk (``None``: no first params, nothing walked)."""
+    walk = walk or _Walk(months=(), statuses=(), penalties=(), checks=(), pending_month=None)
+    months = walk.months
     ordered = tuple(statuses[pm.inscription_id] for pm in msgs)
     roots = tuple((m.month, m.months_root) for m in months if m.months_root is not None)
     decided = [m for m in months if m.outcome != "pending"]
@@ -415,15 +417,15 @@ def _result(
         first_params=first_id,
         first_month=first_month,
         statuses=ordered,
-        months=tuple(months),
-        pending_month=pending_month,
+        months=months,
+        pending_month=walk.pending_month,
         months_roots=roots,
-        penalties=tuple(penalties),
+        penalties=walk.penalties,
         redistribution=tuple(rows),
         carried=carried,
-        checks=tuple(checks),
+        checks=walk.checks,
         by_id=MappingProxyType({s.inscription_id: s for s in ordered}),
-        final_months=final_months,
+        final_months=walk.final_months,
     )
 
 
