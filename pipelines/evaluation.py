@@ -154,11 +154,13 @@ def run_rules(
     parts: Sequence[FormulaPartInscription],
     share_verifier: ShareVerifier | None = None,
     memo: Memo | None = None,
+    resume_from: Evaluation | None = None,
 ) -> Evaluation:
     """:func:`drey.rules.evaluate` up to the chain's tip (the Python reference runs beside the
     inscribed module: a disagreement is the ``formula_reference`` alarm). ``share_verifier``
     verifies share proofs (maybe on worker processes); ``memo`` carries pure results (share
-    verdicts, plan signatures, formula runs, month trees) over from earlier evaluations."""
+    verdicts, plan signatures, formula runs, month trees) over from earlier evaluations;
+    ``resume_from`` (the last saved evaluation) lets the walk start after its final months."""
     return evaluate(
         chain,
         messages,
@@ -168,6 +170,7 @@ def run_rules(
         reference_check=True,
         share_verifier=share_verifier,
         memo=memo,
+        resume_from=resume_from,
     )
 
 

@@ -103,17 +103,27 @@ def rules_evaluation(
     parts += part_inscriptions(
         read_inscriptions_by_id(warehouse.shards, vk_ids, columns=PART_COLUMNS)
     )
+    previous_evaluation = _saved_evaluation(store.load_state(EVALUATION_STATE))
     started = time.perf_counter()
     # Pure results are kept between runs (share-proof verdicts, plan signatures, formula runs,
     # month trees): a grown chain recomputes only what its new blocks changed.
     memo = Memo(entries=store.load_state(MEMO_STATE) or {})
     with ShareVerifier(memo=memo, workers=warehouse.workers) as verifier:
         evaluation = run_rules(
-            chain, messages, founder=founder, parts=parts, share_verifier=verifier, memo=memo
+            chain,
+            messages,
+            founder=founder,
+            parts=parts,
+            share_verifier=verifier,
+            memo=memo,
+            resume_from=previous_evaluation,
         )
     seconds = time.perf_counter() - started
     store.save_state(EVALUATION_STATE, evaluation)
-    kept = memo.used_entries()
+    resumed = _resumed_after(previous_evaluation, evaluation)
+    # A resumed walk does not ask for its reused months' entries: keep them (a reorg below the
+    # resume point needs them); a walk from the first month prunes what nothing asked for.
+    kept = memo.used_entries() if resumed is None else memo.entries
     if memo.misses or len(kept) != len(memo.entries):  # something new, or something stale
         store.save_state(MEMO_STATE, kept)
 
@@ -134,7 +144,7 @@ def rules_evaluation(
     context.log.info(
         f"evaluated {len(messages)} messages to height {evaluation.tip_height} in "
         f"{seconds:.1f} s ({verifier.verified} share proofs verified); months {outcomes}; "
-        f"affected {affected}"
+        f"affected {affected}; resumed after {resumed or 'nothing (walked from the first month)'}"
     )
     yield dg.MaterializeResult(
         asset_key="rules_evaluation",
@@ -148,6 +158,7 @@ def rules_evaluation(
             "added_partitions": dg.MetadataValue.json(added),
             "checks_failed": sum(not c.passed for c in evaluation.checks),
             "seconds": round(seconds, 3),
+            "resumed_after": resumed or "",
             "share_proofs_verified": verifier.verified,
             "share_proofs_remembered": verifier.remembered,
             "memo_hits": memo.hits,
@@ -155,6 +166,26 @@ def rules_evaluation(
         },
     )
     yield dg.MaterializeResult(asset_key="message_statuses", metadata=materialized(statuses))
+
+
+def _saved_evaluation(saved: object) -> Evaluation | None:
+    """The last saved evaluation if it can be resumed from (one saved before final months were
+    kept has none: the walk starts from the first month)."""
+    if isinstance(saved, Evaluation) and hasattr(saved, "final_months"):
+        return saved
+    return None
+
+
+def _resumed_after(previous: Evaluation | None, evaluation: Evaluation) -> str | None:
+    """The last month the walk reused from ``previous`` unchanged, or ``None``."""
+    if previous is None:
+        return None
+    reused = None
+    for old, new in zip(previous.final_months, evaluation.final_months, strict=False):
+        if old is not new:
+            break
+        reused = new.month
+    return reused
 
 
 @dg.asset_check(

@@ -162,8 +162,11 @@ def test_every_sql_recheck_passes_on_an_honest_warehouse(e2e: Built) -> None:
 
 
 def test_a_new_evaluation_recomputes_nothing_already_known(e2e: Built) -> None:
-    """Re-evaluating the chain (as every sensor tick does) verifies no share proof again:
-    the verdicts of the build are kept in the warehouse store."""
+    """Re-evaluating the chain (as every sensor tick does) resumes after the build's final
+    months and verifies no share proof again (the verdicts are kept in the warehouse store),
+    with the same evaluation as the build's."""
+    built = e2e.pipeline.warehouse.evaluation()
+    assert built is not None and built.final_months, "the devnet decides and settles months"
     run = e2e.pipeline.run("chain_job")
     (event,) = [
         e
@@ -171,11 +174,15 @@ def test_a_new_evaluation_recomputes_nothing_already_known(e2e: Built) -> None:
         if e.asset_key.to_user_string() == "rules_evaluation"
     ]
     meta = event.materialization.metadata
+    assert meta["resumed_after"].value == built.final_months[-1].month
     assert meta["share_proofs_verified"].value == 0
-    assert meta["share_proofs_remembered"].value > 0
     # So are plan signatures, formula runs and month trees.
     assert meta["memo_misses"].value == 0
     assert meta["memo_hits"].value > 0
+    again = e2e.pipeline.warehouse.evaluation()
+    assert again is not None
+    assert [f.month for f in again.final_months] == [f.month for f in built.final_months]
+    assert replace(again, final_months=()) == replace(built, final_months=())
 
 
 def test_every_accepted_month_carries_verified_proofs_and_snarkjs_agrees(
