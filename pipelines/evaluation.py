@@ -8,7 +8,9 @@ months an evaluation changed compared with the previous one.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import io
 import pickle
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -201,8 +203,9 @@ def month_keys(evaluation: Evaluation) -> list[str]:
 
 def month_digests(evaluation: Evaluation) -> MonthDigests:
     """Per month: a hash of its evaluation, its messages' statuses, penalties,
-    redistribution and checks. Equal content pickles equally, so an unchanged month keeps its
-    digest; a spurious difference would only cost a needless rebuild of that month."""
+    redistribution and checks, so an unchanged month keeps its digest (:class:`_ContentPickler`:
+    timings and shared references do not count). A spurious difference would only cost a
+    needless rebuild of that month."""
     out = {}
     for month in month_keys(evaluation):
         m = next((x for x in evaluation.months if x.month == month), None)
@@ -214,5 +217,26 @@ def month_digests(evaluation: Evaluation) -> MonthDigests:
             tuple(c for c in evaluation.checks if c.month == month),
             tuple(r for r in evaluation.months_roots if r[0] == month),
         )
-        out[month] = hashlib.sha256(pickle.dumps(part, protocol=5)).hexdigest()
+        out[month] = hashlib.sha256(content_bytes(part)).hexdigest()
     return MonthDigests(out)
+
+
+class _ContentPickler(pickle.Pickler):
+    """Pickles what a value *is*: a dataclass as its type and the fields it compares by
+    (``compare=False`` fields such as a proof check's ``seconds`` are measurements, not
+    content), and with no memo (*fast* mode), so an object named twice (a memo hit) pickles as
+    two equal objects do. The values are frozen dataclasses and tuples, never cyclic."""
+
+    def reducer_override(self, obj: object) -> object:
+        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            fields = dataclasses.fields(obj)
+            return type(obj), tuple(getattr(obj, f.name) for f in fields if f.compare)
+        return NotImplemented
+
+
+def content_bytes(value: object) -> bytes:
+    buffer = io.BytesIO()
+    pickler = _ContentPickler(buffer, protocol=5)
+    pickler.fast = True
+    pickler.dump(value)
+    return buffer.getvalue()

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import dagster as dg
 import pyarrow as pa
 
-from drey.rules import Evaluation, PositionedMessage
+from drey.rules import ChainView, Evaluation, PositionedMessage
 from drey.rules.memo import Memo
 from drey.rules.share_proofs import ShareVerifier
 from pipelines.assets.catalog import materialized
@@ -35,6 +35,7 @@ from pipelines.evaluation import (
 from pipelines.partitions import register_months, remove_months
 from pipelines.settings import EVALUATION_STATE, MESSAGES_STATE, Warehouse
 from pipelines.sources import read_inscriptions_by_id
+from pipelines.store import Store
 from pipelines.tables import MESSAGE_STATUSES
 
 DIGESTS_STATE = "month_digests"
@@ -84,20 +85,8 @@ def rules_evaluation(
     if founder is None:
         raise dg.Failure("no founder key configured (DREY_FOUNDER): nothing can be verified")
     messages: list[PositionedMessage] = store.load_state(MESSAGES_STATE) or []
-    blocks = store.read("blocks")
-    if blocks.num_rows == 0:
-        raise dg.Failure("no committed blocks yet")
     insc = store.read("inscriptions")
-    prevouts = dict(
-        zip(
-            insc.column("txid").to_pylist(),
-            insc.column("first_input_prevout").to_pylist(),
-            strict=True,
-        )
-    )
-    chain = chain_view(
-        blocks, store.read("vault_outputs"), store.read("vault_spends"), first_prevouts=prevouts
-    )
+    chain = _chain_of(store, insc)
     parts = formula_parts(messages, insc)
     vk_ids = circuit_part_ids(messages, files=("vk",))
     parts += part_inscriptions(
@@ -121,11 +110,7 @@ def rules_evaluation(
     seconds = time.perf_counter() - started
     store.save_state(EVALUATION_STATE, evaluation)
     resumed = _resumed_after(previous_evaluation, evaluation)
-    # A resumed walk does not ask for its reused months' entries: keep them (a reorg below the
-    # resume point needs them); a walk from the first month prunes what nothing asked for.
-    kept = memo.used_entries() if resumed is None else memo.entries
-    if memo.misses or len(kept) != len(memo.entries):  # something new, or something stale
-        store.save_state(MEMO_STATE, kept)
+    _save_memo(store, memo, resumed=resumed is not None)
 
     digests = month_digests(evaluation)
     previous: MonthDigests | None = store.load_state(DIGESTS_STATE)
@@ -166,6 +151,32 @@ def rules_evaluation(
         },
     )
     yield dg.MaterializeResult(asset_key="message_statuses", metadata=materialized(statuses))
+
+
+def _chain_of(store: Store, insc: pa.Table) -> ChainView:
+    """The rules' view of the committed chain: blocks, the vault ledger, first prevouts."""
+    blocks = store.read("blocks")
+    if blocks.num_rows == 0:
+        raise dg.Failure("no committed blocks yet")
+    prevouts = dict(
+        zip(
+            insc.column("txid").to_pylist(),
+            insc.column("first_input_prevout").to_pylist(),
+            strict=True,
+        )
+    )
+    return chain_view(
+        blocks, store.read("vault_outputs"), store.read("vault_spends"), first_prevouts=prevouts
+    )
+
+
+def _save_memo(store: Store, memo: Memo, *, resumed: bool) -> None:
+    """Keep the memo for the next run. A resumed walk does not ask for its reused months'
+    entries: keep them all (a reorg below the resume point needs them); a walk from the first
+    month prunes what nothing asked for."""
+    kept = memo.entries if resumed else memo.used_entries()
+    if memo.misses or len(kept) != len(memo.entries):  # something new, or something stale
+        store.save_state(MEMO_STATE, kept)
 
 
 def _saved_evaluation(saved: object) -> Evaluation | None:

@@ -4,13 +4,14 @@ republished. Driven tick by tick with the real sensors against one instance."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from pipelines.driver.runner import Cursors, tick
-from pipelines.evaluation import MonthDigests
+from pipelines.evaluation import MonthDigests, content_bytes
 from pipelines.partitions import range_tags, register_months
 from pipelines.sensors import PUBLICATION, months_request, shards_request
 from pipelines.sources import shard_version
@@ -107,6 +108,29 @@ def test_month_digests_name_changed_new_and_removed_months() -> None:
     assert new.changed_since(old) == ["2024-02", "2024-04"]
     assert new.removed_since(old) == ["2024-03"]
     assert new.changed_since(None) == ["2024-01", "2024-02", "2024-04"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Check:
+    verdict: str
+    seconds: float = field(default=0.0, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class _Month:
+    month: str
+    checks: tuple[_Check, ...]
+
+
+def test_a_month_digest_is_its_content_not_its_timings_or_shared_objects() -> None:
+    # A re-evaluation measures every proof check again, and a memo hit hands back one object
+    # where a fresh computation builds two equal ones: neither is a change to rebuild for.
+    check = _Check("ok", seconds=0.25)
+    shared = _Month("2024-01", (check, check))
+    fresh = _Month("2024-01", (_Check("ok", seconds=0.5), _Check("ok", seconds=0.75)))
+    assert content_bytes(shared) == content_bytes(fresh)
+    assert content_bytes(shared) != content_bytes(_Month("2024-01", (check, _Check("bad"))))
+    assert content_bytes(shared) != content_bytes(_Month("2024-02", (check, check)))
 
 
 def test_register_months_adds_in_month_order_once(tmp_path: Path) -> None:
