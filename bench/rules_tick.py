@@ -1,0 +1,103 @@
+"""Where one tick of ``rules_evaluation`` spends its time, phase by phase, on a built warehouse.
+
+    uv run python bench/rules_tick.py var/bench/m12-u100000/replay/resume/warehouse \
+        --founder $(jq -r .founder var/bench/m12-u100000/devnet/network.json)
+
+Runs the asset's work outside Dagster, on the warehouse's saved state, as a tick with no new
+block would: load the saved messages, build the chain view, load the saved evaluation and the
+memo, evaluate (resumed from the saved evaluation, then again from the first month), save the
+evaluation, and digest the months. Nothing is written back (the evaluation is saved to a
+temporary file). Each phase is timed with ``perf_counter``; ``--profile`` prints the top of a
+cProfile of the resumed evaluation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from drey.rules.memo import Memo  # noqa: E402
+from pipelines.assets.rules import MEMO_STATE, _chain_of  # noqa: E402
+from pipelines.evaluation import (  # noqa: E402
+    PART_COLUMNS,
+    circuit_part_ids,
+    formula_parts,
+    month_digests,
+    part_inscriptions,
+    run_rules,
+)
+from pipelines.settings import EVALUATION_STATE, MESSAGES_STATE  # noqa: E402
+from pipelines.sources import read_inscriptions_by_id  # noqa: E402
+from pipelines.store import Store  # noqa: E402
+
+
+def timed(phases: dict[str, float], name: str, fn: Callable[[], Any]) -> Any:
+    started = time.perf_counter()
+    value = fn()
+    phases[name] = time.perf_counter() - started
+    print(f"  {name:42} {phases[name]:7.2f} s", flush=True)
+    return value
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("warehouse_dir", type=Path)
+    parser.add_argument("--founder", required=True, help="the trust anchor, hex")
+    parser.add_argument("--shards", type=Path, help="default: shards/ beside the warehouse")
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    store = Store(args.warehouse_dir)
+    founder = bytes.fromhex(args.founder)
+    phases: dict[str, float] = {}
+    messages = timed(phases, "load saved messages", lambda: store.load_state(MESSAGES_STATE))
+    insc = timed(phases, "read inscriptions", lambda: store.read("inscriptions"))
+    chain = timed(phases, "chain view (blocks, vault ledger)", lambda: _chain_of(store, insc))
+    shards = args.shards or args.warehouse_dir.parent / "shards"
+
+    def parts_of() -> list[Any]:
+        ids = circuit_part_ids(messages, files=("vk",))
+        vks = read_inscriptions_by_id(shards, ids, columns=PART_COLUMNS)
+        return formula_parts(messages, insc) + part_inscriptions(vks)
+
+    parts = timed(phases, "formula and circuit parts", parts_of)
+    previous = timed(phases, "load saved evaluation", lambda: store.load_state(EVALUATION_STATE))
+    entries = timed(phases, "load memo", lambda: store.load_state(MEMO_STATE) or {})
+
+    def evaluate(resume: object) -> Any:
+        memo = Memo(entries=dict(entries))
+        return run_rules(
+            chain, messages, founder=founder, parts=parts, memo=memo, resume_from=resume
+        )
+
+    profiler = cProfile.Profile() if args.profile else None
+    if profiler:
+        profiler.enable()
+    evaluation = timed(phases, "evaluate, resumed", lambda: evaluate(previous))
+    if profiler:
+        profiler.disable()
+    timed(phases, "evaluate, from the first month", lambda: evaluate(None))
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch = Store(Path(tmp))
+        timed(phases, "save evaluation", lambda: scratch.save_state(EVALUATION_STATE, evaluation))
+    timed(phases, "month digests", lambda: month_digests(evaluation))
+    print(
+        f"  messages {len(messages):,}; months {len(evaluation.months)}; final months "
+        f"{len(evaluation.final_months)}"
+    )
+    if profiler:
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
