@@ -62,8 +62,27 @@ def snarkjs(*args: str, timeout: float = 1800) -> str:
     return run([_tool("snarkjs"), *args], timeout=timeout, what=f"snarkjs {' '.join(args[:2])}")
 
 
+# circom2 is circom's Rust compiler built to WebAssembly; now and then it traps inside itself
+# (a wasm trap with the compiler's own stack) on a source that compiles on the next
+# try. Such a trap is retried; an error in the source (circom's ``error[...]`` report) is not.
+CIRCOM_TRAP_RETRIES = 2
+
+
+def compiler_trapped(error: StepError) -> bool:
+    """Whether circom2 failed inside its own WebAssembly (frames of its wasm in the report;
+    the report is cut to its tail, so the ``RuntimeError`` line may be gone)."""
+    text = str(error)
+    return "wasm://wasm/circom" in text and "wasm-function[" in text
+
+
 def circom2(*args: str, timeout: float = 600) -> str:
-    return run([_tool("circom2"), *args], timeout=timeout, what="circom2")
+    for attempt in range(CIRCOM_TRAP_RETRIES + 1):
+        try:
+            return run([_tool("circom2"), *args], timeout=timeout, what="circom2")
+        except StepError as exc:
+            if attempt == CIRCOM_TRAP_RETRIES or not compiler_trapped(exc):
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
 def sha256_file(path: Path) -> bytes:
