@@ -27,17 +27,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from drey.rules.memo import Memo  # noqa: E402
-from pipelines.assets.rules import MEMO_STATE, _chain_of  # noqa: E402
-from pipelines.evaluation import (  # noqa: E402
-    PART_COLUMNS,
-    circuit_part_ids,
-    formula_parts,
-    month_digests,
-    part_inscriptions,
-    run_rules,
-)
+from pipelines.assets.rules import MEMO_STATE, _chain_of, _parts_of  # noqa: E402
+from pipelines.evaluation import month_digests, run_rules  # noqa: E402
 from pipelines.settings import EVALUATION_STATE, MESSAGES_STATE  # noqa: E402
-from pipelines.sources import read_inscriptions_by_id  # noqa: E402
 from pipelines.store import Store  # noqa: E402
 
 
@@ -63,13 +55,7 @@ def main() -> int:
     insc = timed(phases, "read inscriptions", lambda: store.read("inscriptions"))
     chain = timed(phases, "chain view (blocks, vault ledger)", lambda: _chain_of(store, insc))
     shards = args.shards or args.warehouse_dir.parent / "shards"
-
-    def parts_of() -> list[Any]:
-        ids = circuit_part_ids(messages, files=("vk",))
-        vks = read_inscriptions_by_id(shards, ids, columns=PART_COLUMNS)
-        return formula_parts(messages, insc) + part_inscriptions(vks)
-
-    parts = timed(phases, "formula and circuit parts", parts_of)
+    parts = timed(phases, "formula and circuit parts", lambda: _parts_of(messages, insc, shards))
     previous = timed(phases, "load saved evaluation", lambda: store.load_state(EVALUATION_STATE))
     entries = timed(phases, "load memo", lambda: store.load_state(MEMO_STATE) or {})
 

@@ -11,11 +11,12 @@ evaluation (``affected_months``): the month sensor runs only those.
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import dagster as dg
 import pyarrow as pa
 
-from drey.rules import ChainView, Evaluation, PositionedMessage
+from drey.rules import ChainView, Evaluation, FormulaPartInscription, PositionedMessage
 from drey.rules.memo import Memo
 from drey.rules.share_proofs import ShareVerifier
 from pipelines.assets.catalog import materialized
@@ -87,11 +88,7 @@ def rules_evaluation(
     messages: list[PositionedMessage] = store.load_state(MESSAGES_STATE) or []
     insc = store.read("inscriptions")
     chain = _chain_of(store, insc)
-    parts = formula_parts(messages, insc)
-    vk_ids = circuit_part_ids(messages, files=("vk",))
-    parts += part_inscriptions(
-        read_inscriptions_by_id(warehouse.shards, vk_ids, columns=PART_COLUMNS)
-    )
+    parts = _parts_of(messages, insc, warehouse.shards)
     previous_evaluation = _saved_evaluation(store.load_state(EVALUATION_STATE))
     started = time.perf_counter()
     # Pure results are kept between runs (share-proof verdicts, plan signatures, formula runs,
@@ -168,6 +165,16 @@ def _chain_of(store: Store, insc: pa.Table) -> ChainView:
     return chain_view(
         blocks, store.read("vault_outputs"), store.read("vault_spends"), first_prevouts=prevouts
     )
+
+
+def _parts_of(
+    messages: list[PositionedMessage], insc: pa.Table, shards: Path
+) -> list[FormulaPartInscription]:
+    """The non-Drey inscriptions manifests name: formula parts, and circuits' verifying keys
+    (read from the shards, whose bodies the warehouse tables do not keep)."""
+    vk_ids = circuit_part_ids(messages, files=("vk",))
+    vks = read_inscriptions_by_id(shards, vk_ids, columns=PART_COLUMNS)
+    return formula_parts(messages, insc) + part_inscriptions(vks)
 
 
 def _save_memo(store: Store, memo: Memo, *, resumed: bool) -> None:
