@@ -15,6 +15,7 @@ from pipelines.sensors import (
     shards_sensor,
 )
 from pipelines.settings import Warehouse
+from pipelines.state_cache import StateCache
 
 # Steps share the run's process: the month assets of a run reuse one load of the evaluation,
 # and the heavy work (the rules engine, Poseidon, wasmtime) is one step anyway.
@@ -27,7 +28,12 @@ full_job = dg.define_asset_job(
 
 def build_definitions(warehouse: Warehouse | None = None) -> dg.Definitions:
     """The definitions with ``warehouse`` (default: every field from the product's settings,
-    read when a run or sensor starts; see :mod:`pipelines.settings`)."""
+    read when a run or sensor starts; see :mod:`pipelines.settings`). Unless ``warehouse``
+    brings its own, its runs share one :class:`StateCache` that lives as long as these
+    definitions (:mod:`pipelines.state_cache`)."""
+    warehouse = warehouse or Warehouse()
+    if warehouse.state_cache is None:
+        warehouse = warehouse.with_state_cache(StateCache())
     return dg.Definitions(
         assets=ASSETS,
         asset_checks=CHECKS,
@@ -38,7 +44,7 @@ def build_definitions(warehouse: Warehouse | None = None) -> dg.Definitions:
         # takes the store's writer lock once (pipelines/writer_lock.py).
         executor=dg.in_process_executor,
         resources={
-            "warehouse": warehouse or Warehouse(),
+            "warehouse": warehouse,
             "duckdb": DuckDBResource(database=":memory:"),
         },
     )

@@ -1,5 +1,6 @@
 """The ``warehouse`` resource: where the pipelines read shards and write the warehouse, the
-one trust anchor, and a run-scoped cache of the typed state handed between assets.
+one trust anchor, and the cache of the typed state handed between assets
+(:mod:`pipelines.state_cache`).
 
 Its fields are Dagster config (set them in the launchpad's run config, or bind them with
 ``dg.EnvVar`` in your own Definitions); every field left empty comes from the product's
@@ -9,8 +10,9 @@ run or a sensor evaluation starts, in its own process, never at import: a code l
 with nothing configured, and ``dagster dev`` from a checkout works on what ``make run`` built.
 """
 
-from __future__ import annotations
-
+# Dagster resolves a resource's fields from their annotations at run time: this module keeps
+# them evaluated (no ``from __future__ import annotations``, which turns them into strings and
+# makes ``state_cache`` fail validation).
 import contextlib
 import os
 from pathlib import Path
@@ -20,11 +22,22 @@ import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from pipelines.configuration import Settings, load_settings
+from pipelines.state_cache import StateCache
 from pipelines.store import Store
 from pipelines.writer_lock import writer_lock
 
 EVALUATION_STATE = "evaluation"
 MESSAGES_STATE = "messages"
+
+
+CONFIG_FIELDS = (
+    "config_file",
+    "shard_root",
+    "warehouse_dir",
+    "founder",
+    "verify_workers",
+    "lock_wait",
+)
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -54,8 +67,14 @@ class Warehouse(dg.ConfigurableResource):
         default=None, description="Seconds a run waits for another writer of the store."
     )
 
+    state_cache: dg.ResourceDependency[Any] = Field(
+        default=None,
+        description="Unpickled state kept between runs of one process "
+        "(build_definitions gives one; None: each run keeps its own).",
+    )
+
     _settings: Settings | None = PrivateAttr(default=None)
-    _cache: dict[str, tuple[tuple[int, int], Any]] = PrivateAttr(default_factory=dict)
+    _run_states: StateCache | None = PrivateAttr(default=None)
     _lock: contextlib.ExitStack | None = PrivateAttr(default=None)
 
     @property
@@ -110,19 +129,38 @@ class Warehouse(dg.ConfigurableResource):
     def store(self) -> Store:
         return Store(self.settings.warehouse_dir)
 
-    def state(self, name: str) -> Any:
-        """The pickled state ``name`` (cached while its file is unchanged), or ``None``."""
-        path = self.store.state_path(name)
-        if not path.exists():
-            return None
-        st = path.stat()
-        stamp = (st.st_mtime_ns, st.st_size)
-        hit = self._cache.get(name)
-        if hit is not None and hit[0] == stamp:
-            return hit[1]
-        value = self.store.load_state(name)
-        self._cache[name] = (stamp, value)
-        return value
+    def state(self, name: str, default: Any = None) -> Any:
+        """The pickled state ``name`` (from memory while its file is unchanged), or
+        ``default``. The value is shared with other readers: treat it as read-only."""
+        store = self.store
+        return self._states().read(
+            store.state_path(name), lambda _: store.load_state(name), default
+        )
+
+    def save_state(self, name: str, value: Any) -> Path:
+        """Save the state ``name`` and keep it in memory: a later step or run that reads what
+        this one wrote (the messages, the evaluation) does not unpickle it again."""
+        path = self.store.save_state(name, value)
+        self._states().wrote(path, value)
+        return path
+
+    def drop_state(self, name: str) -> None:
+        store = self.store
+        store.drop_state(name)
+        self._states().forget(store.state_path(name))
+
+    def with_state_cache(self, cache: StateCache) -> "Warehouse":
+        """This resource's configuration with ``cache`` shared by its runs."""
+        given = {name: getattr(self, name) for name in CONFIG_FIELDS}
+        return Warehouse(**given, state_cache=cache)
+
+    def _states(self) -> StateCache:
+        """The definitions' cache (:mod:`pipelines.state_cache`), else this run's own."""
+        if self.state_cache is not None:
+            return self.state_cache
+        if self._run_states is None:
+            self._run_states = StateCache()
+        return self._run_states
 
     def evaluation(self) -> Any:
         """The last :class:`drey.rules.Evaluation` written by ``rules_evaluation``."""

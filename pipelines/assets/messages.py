@@ -179,7 +179,7 @@ def parse_drey_messages(
     selection = _selection_digest(rows, keys, founder)
     # What the saved outputs were parsed from: the founder, each message's content key (in
     # the order of the saved messages) and the selection digest.
-    parsed_from = store.load_state(PARSE_STATE) or {}
+    parsed_from = warehouse.state(PARSE_STATE, {})
     outputs = [
         store.state_path(MESSAGES_STATE),
         *map(store.table_path, ("drey_messages", "quarantine")),
@@ -194,18 +194,20 @@ def parse_drey_messages(
         cache: dict[tuple[Any, ...], Any] = {}
         old_keys = parsed_from.get("keys", [])
         if parsed_from.get("founder") == founder and old_keys:
-            previous = store.load_state(MESSAGES_STATE) or []
+            previous = warehouse.state(MESSAGES_STATE, [])
             if len(previous) == len(old_keys):
                 cache = {k: pm.message for k, pm in zip(old_keys, previous, strict=True)}
         messages, fresh = parse_rows(rows, founder=founder, cache=cache)
         # Until the new keys are saved, no keys describe the outputs: a crash in between
         # costs a full parse, never a cache misaligned with the messages.
-        store.drop_state(PARSE_STATE)
-        store.save_state(MESSAGES_STATE, messages)
+        warehouse.drop_state(PARSE_STATE)
+        warehouse.save_state(MESSAGES_STATE, messages)
         parsed, refused = message_tables(rows, messages)
         store.write("drey_messages", parsed)
         store.write("quarantine", refused)
-        store.save_state(PARSE_STATE, {"founder": founder, "keys": keys, "selection": selection})
+        warehouse.save_state(
+            PARSE_STATE, {"founder": founder, "keys": keys, "selection": selection}
+        )
     context.log.info(
         f"{len(rows)} Drey inscriptions: {parsed.num_rows} parsed, {refused.num_rows} "
         f"quarantined ({fresh} parsed afresh)"

@@ -114,7 +114,7 @@ def proof_systems(warehouse: Warehouse) -> dg.MaterializeResult:
     evaluation: Evaluation | None = warehouse.evaluation()
     if evaluation is None:
         raise dg.Failure("rules_evaluation has not been materialized")
-    messages = store.load_state(MESSAGES_STATE) or []
+    messages = warehouse.state(MESSAGES_STATE, [])
     rows = audit_manifests(
         messages,
         evaluation,

@@ -85,15 +85,16 @@ def rules_evaluation(
     founder = warehouse.founder_key
     if founder is None:
         raise dg.Failure("no founder key configured (DREY_FOUNDER): nothing can be verified")
-    messages: list[PositionedMessage] = store.load_state(MESSAGES_STATE) or []
+    messages: list[PositionedMessage] = warehouse.state(MESSAGES_STATE, [])
     insc = store.read("inscriptions")
     chain = _chain_of(store, insc)
     parts = _parts_of(messages, insc, warehouse.shards)
-    previous_evaluation = _saved_evaluation(store.load_state(EVALUATION_STATE))
+    previous_evaluation = _saved_evaluation(warehouse.evaluation())
     started = time.perf_counter()
     # Pure results are kept between runs (share-proof verdicts, plan signatures, formula runs,
     # month trees): a grown chain recomputes only what its new blocks changed.
-    memo = Memo(entries=store.load_state(MEMO_STATE) or {})
+    # A copy: the memo grows in place, and the saved entries may be shared with other readers.
+    memo = Memo(entries=dict(warehouse.state(MEMO_STATE, {})))
     with ShareVerifier(memo=memo, workers=warehouse.workers) as verifier:
         evaluation = run_rules(
             chain,
@@ -105,12 +106,12 @@ def rules_evaluation(
             resume_from=previous_evaluation,
         )
     seconds = time.perf_counter() - started
-    store.save_state(EVALUATION_STATE, evaluation)
+    warehouse.save_state(EVALUATION_STATE, evaluation)
     resumed = _resumed_after(previous_evaluation, evaluation)
-    _save_memo(store, memo, resumed=resumed is not None)
+    _save_memo(warehouse, memo, resumed=resumed is not None)
 
     digests = month_digests(evaluation)
-    previous: MonthDigests | None = store.load_state(DIGESTS_STATE)
+    previous: MonthDigests | None = warehouse.state(DIGESTS_STATE)
     affected = digests.changed_since(previous)
     removed = digests.removed_since(previous)
     added = register_months(context.instance, month_keys(evaluation))
@@ -118,7 +119,7 @@ def rules_evaluation(
         remove_months(context.instance, removed)
         for table in store.month_tables():
             store.drop_months(table, set(digests.digests))
-    store.save_state(DIGESTS_STATE, digests)
+    warehouse.save_state(DIGESTS_STATE, digests)
 
     statuses = status_table(evaluation)
     store.write("message_statuses", statuses)
@@ -177,13 +178,13 @@ def _parts_of(
     return formula_parts(messages, insc) + part_inscriptions(vks)
 
 
-def _save_memo(store: Store, memo: Memo, *, resumed: bool) -> None:
+def _save_memo(warehouse: Warehouse, memo: Memo, *, resumed: bool) -> None:
     """Keep the memo for the next run. A resumed walk does not ask for its reused months'
     entries: keep them all (a reorg below the resume point needs them); a walk from the first
     month prunes what nothing asked for."""
     kept = memo.entries if resumed else memo.used_entries()
     if memo.misses or len(kept) != len(memo.entries):  # something new, or something stale
-        store.save_state(MEMO_STATE, kept)
+        warehouse.save_state(MEMO_STATE, kept)
 
 
 def _saved_evaluation(saved: object) -> Evaluation | None:
