@@ -6,10 +6,13 @@ are kept too and land in ``quarantine`` as ``bad_metaprotocol``, so nobody wonde
 went. Each selected inscription is in exactly one of ``drey_messages`` (parsed) or
 ``quarantine`` (refused, with the parser's reason and detail): nothing is dropped.
 
-Parsing is cached across runs by inscription id and content digest (the saved messages
-under their content keys), so a new block costs only its own messages; a commit that changed no Drey inscription (nor where one was mined)
-rewrites nothing at all. The typed messages, positioned where they were mined, are saved for
-the rules engine (state ``messages``).
+Parsing is incremental. A selected row is known by its identity: its content key (id, content
+type, encoding, metaprotocol, delegate, the body's and the metadata's SHA-256) and where it was
+mined. A row whose identity the last run saw keeps that run's positioned message and table
+row; only the others are parsed (their bodies are the only ones read) and added, so a new
+block costs its own messages. A commit that changed no selected row (the digest of the key
+columns, bodies excluded, is the one saved) rewrites nothing at all. The typed messages,
+positioned where they were mined, are saved for the rules engine (state ``messages``).
 """
 
 import hashlib
@@ -19,6 +22,8 @@ from typing import Any
 import dagster as dg
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from drey.messages import Quarantine, parse_message
 from drey.rules import PositionedMessage
@@ -26,12 +31,16 @@ from pipelines.assets.catalog import materialized
 from pipelines.assets.groups import CHAIN
 from pipelines.convert import hexify, message_json, outpoint_bytes, to_table
 from pipelines.settings import MESSAGES_STATE, Warehouse
+from pipelines.store import Store
 from pipelines.tables import DREY_MESSAGES, QUARANTINE
 
 DREY_SELECTION = "lower(trim(metaprotocol)) like 'drey/%'"
 PARSE_STATE = "parsed_from"
+_CHAIN_ORDER = ("block_height", "tx_index", "inscription_index")
 
-_COLUMNS = [
+# Every column the outputs depend on but the body (``body_sha256`` stands for it): what the
+# selection digest covers and each row's identity is made of.
+KEY_COLUMNS = [
     "id",
     "block_height",
     "block_hash",
@@ -45,12 +54,15 @@ _COLUMNS = [
     "metaprotocol",
     "delegate_raw",
     "metadata",
-    "body",
+    "body_sha256",
     "body_len",
 ]
+_PLACE = ("block_height", "block_hash", "tx_index", "number_in_tx", "txid", "first_input_prevout")
+Identity = tuple[Any, ...]
 
 
 def _cache_key(row: dict[str, Any]) -> tuple[Any, ...]:
+    """What the parsed message depends on (not where it was mined)."""
     meta = row["metadata"]
     return (
         row["id"],
@@ -58,32 +70,58 @@ def _cache_key(row: dict[str, Any]) -> tuple[Any, ...]:
         row["content_encoding"],
         row["metaprotocol"],
         row["delegate_raw"] is not None,
-        None if row["body"] is None else hashlib.sha256(row["body"]).digest(),
+        row["body_sha256"],
         None if meta is None else hashlib.sha256(meta).digest(),
     )
 
 
-def _selection_digest(
-    rows: list[dict[str, Any]], keys: list[tuple[Any, ...]], founder: bytes | None
-) -> str:
-    """A digest of everything the outputs depend on: the founder, and per selected row its
-    content key and every positional column the tables and the positioned messages carry."""
+def _identity(row: dict[str, Any]) -> Identity:
+    """The content key and every column the tables and the positioned message carry."""
+    return (
+        _cache_key(row),
+        *(row[c] for c in _PLACE),
+        row["body_len"],
+        row["content_type"],
+    )
+
+
+def _selection_digest(keys: pa.Table, founder: bytes | None) -> str:
+    """A digest of everything the outputs depend on: the founder and the key columns of every
+    selected row, in chain order. The rows go through Parquet, plain and uncompressed: its
+    bytes follow from the values alone (not from how Arrow laid them out), and no row is
+    turned into Python."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(
+        keys,
+        sink,
+        compression="none",
+        use_dictionary=False,
+        write_statistics=False,
+        row_group_size=max(keys.num_rows, 1),
+    )
     h = hashlib.sha256(founder or b"")
-    positional = ("block_height", "block_hash", "tx_index", "number_in_tx", "txid")
-    more = ("first_input_prevout", "body_len", "content_type")
-    for row, key in zip(rows, keys, strict=True):
-        h.update(repr((key, *(row[c] for c in positional), *(row[c] for c in more))).encode())
+    h.update(sink.getvalue())
     return h.hexdigest()
 
 
 def parse_rows(
-    rows: list[dict[str, Any]], *, founder: bytes | None, cache: dict[tuple[Any, ...], Any]
+    rows: list[dict[str, Any]],
+    *,
+    founder: bytes | None,
+    cache: dict[tuple[Any, ...], Any],
+    bodies: dict[str, bytes | None] | None = None,
+    placed: dict[Identity, PositionedMessage] | None = None,
 ) -> tuple[list[PositionedMessage], int]:
-    """Parse each inscription row (cached); return the positioned messages and how many
-    were parsed afresh."""
+    """The positioned message of each row: the one in ``placed`` for a known identity, else
+    built around the cached parse of its content, else parsed (the body from ``bodies``, or
+    the row's own); return them and how many were parsed afresh."""
     out: list[PositionedMessage] = []
     fresh = 0
     for row in rows:
+        known = placed.get(_identity(row)) if placed else None
+        if known is not None:
+            out.append(known)
+            continue
         key = _cache_key(row)
         message = cache.get(key)
         if message is None:
@@ -92,24 +130,26 @@ def parse_rows(
                 content_encoding=row["content_encoding"],
                 metaprotocol=row["metaprotocol"],
                 delegate=row["delegate_raw"],
-                body=row["body"],
+                body=bodies[row["id"]] if bodies is not None else row["body"],
                 metadata=row["metadata"],
                 founder=founder,
             )
             cache[key] = message
             fresh += 1
-        out.append(
-            PositionedMessage(
-                height=row["block_height"],
-                tx_index=row["tx_index"],
-                inscription_index=row["number_in_tx"],
-                inscription_id=row["id"],
-                txid=bytes.fromhex(row["txid"])[::-1],
-                first_input_prevout=outpoint_bytes(row["first_input_prevout"]),
-                message=message,
-            )
-        )
+        out.append(_positioned(row, message))
     return out, fresh
+
+
+def _positioned(row: dict[str, Any], message: Any) -> PositionedMessage:
+    return PositionedMessage(
+        height=row["block_height"],
+        tx_index=row["tx_index"],
+        inscription_index=row["number_in_tx"],
+        inscription_id=row["id"],
+        txid=bytes.fromhex(row["txid"])[::-1],
+        first_input_prevout=outpoint_bytes(row["first_input_prevout"]),
+        message=message,
+    )
 
 
 def message_tables(
@@ -172,13 +212,10 @@ def parse_drey_messages(
     context: dg.AssetExecutionContext, warehouse: Warehouse
 ) -> Iterator[dg.MaterializeResult]:
     store = warehouse.store
-    founder = warehouse.founder_key
-    insc = _read_drey_inscriptions(warehouse)
-    rows = insc.to_pylist()
-    keys = [_cache_key(r) for r in rows]
-    selection = _selection_digest(rows, keys, founder)
-    # What the saved outputs were parsed from: the founder, each message's content key (in
-    # the order of the saved messages) and the selection digest.
+    keys = _read_drey_inscriptions(warehouse, KEY_COLUMNS)
+    selection = _selection_digest(keys, warehouse.founder_key)
+    # What the saved outputs were parsed from: the founder, each row's identity (in the order
+    # of the saved messages) and the selection digest.
     parsed_from = warehouse.state(PARSE_STATE, {})
     outputs = [
         store.state_path(MESSAGES_STATE),
@@ -186,33 +223,15 @@ def parse_drey_messages(
     ]
     if parsed_from.get("selection") == selection and all(p.exists() for p in outputs):
         # The same inscriptions at the same places: the outputs would be rewritten identically.
-        parsed = store.read("drey_messages")
-        refused = store.read("quarantine")
+        parsed, refused = store.read("drey_messages"), store.read("quarantine")
         fresh = 0
     else:
-        # The parse cache is the saved messages under their content keys, not a second copy.
-        cache: dict[tuple[Any, ...], Any] = {}
-        old_keys = parsed_from.get("keys", [])
-        if parsed_from.get("founder") == founder and old_keys:
-            previous = warehouse.state(MESSAGES_STATE, [])
-            if len(previous) == len(old_keys):
-                cache = {k: pm.message for k, pm in zip(old_keys, previous, strict=True)}
-        messages, fresh = parse_rows(rows, founder=founder, cache=cache)
-        # Until the new keys are saved, no keys describe the outputs: a crash in between
-        # costs a full parse, never a cache misaligned with the messages.
-        warehouse.drop_state(PARSE_STATE)
-        warehouse.save_state(MESSAGES_STATE, messages)
-        parsed, refused = message_tables(rows, messages)
-        store.write("drey_messages", parsed)
-        store.write("quarantine", refused)
-        warehouse.save_state(
-            PARSE_STATE, {"founder": founder, "keys": keys, "selection": selection}
-        )
+        parsed, refused, fresh = _parse_again(warehouse, keys, parsed_from, selection)
     context.log.info(
-        f"{len(rows)} Drey inscriptions: {parsed.num_rows} parsed, {refused.num_rows} "
+        f"{keys.num_rows} Drey inscriptions: {parsed.num_rows} parsed, {refused.num_rows} "
         f"quarantined ({fresh} parsed afresh)"
     )
-    selected = dg.MetadataValue.int(len(rows))
+    selected = dg.MetadataValue.int(keys.num_rows)
     yield dg.MaterializeResult(
         asset_key="drey_messages",
         metadata={
@@ -227,7 +246,91 @@ def parse_drey_messages(
     )
 
 
-def _read_drey_inscriptions(warehouse: Warehouse, columns: list[str] = _COLUMNS) -> pa.Table:
+def _parse_again(
+    warehouse: Warehouse, keys: pa.Table, parsed_from: dict[str, Any], selection: str
+) -> tuple[pa.Table, pa.Table, int]:
+    """Parse the rows the saved outputs do not hold and write the outputs; return the tables
+    and how many rows were parsed afresh."""
+    store, founder = warehouse.store, warehouse.founder_key
+    rows = keys.to_pylist()
+    identities = [_identity(r) for r in rows]
+    placed = _saved_placements(warehouse, parsed_from)
+    # The parse cache is the saved messages under their content keys, not a second copy: a
+    # row mined elsewhere (a reorg) keeps its parse, only its place is new.
+    cache = {identity[0]: pm.message for identity, pm in placed.items()}
+    unparsed = [r["id"] for r in rows if _cache_key(r) not in cache]
+    bodies = _read_bodies(warehouse, unparsed)
+    messages, fresh = parse_rows(rows, founder=founder, cache=cache, bodies=bodies, placed=placed)
+    # Until the new identities are saved, nothing describes the outputs: a crash in between
+    # costs a full parse, never outputs misaligned with the saved rows.
+    warehouse.drop_state(PARSE_STATE)
+    warehouse.save_state(MESSAGES_STATE, messages)
+    parsed, refused = _tables(store, rows, identities, messages, placed)
+    store.write("drey_messages", parsed)
+    store.write("quarantine", refused)
+    warehouse.save_state(
+        PARSE_STATE, {"founder": founder, "rows": identities, "selection": selection}
+    )
+    return parsed, refused, fresh
+
+
+def _saved_placements(
+    warehouse: Warehouse, parsed_from: dict[str, Any]
+) -> dict[Identity, PositionedMessage]:
+    """The saved positioned messages by row identity (none when they were parsed for another
+    founder, or do not line up with the saved identities)."""
+    saved = parsed_from.get("rows", [])
+    if parsed_from.get("founder") != warehouse.founder_key or not saved:
+        return {}
+    previous = warehouse.state(MESSAGES_STATE, [])
+    if len(previous) != len(saved):
+        return {}
+    return dict(zip(saved, previous, strict=True))
+
+
+def _tables(
+    store: Store,
+    rows: list[dict[str, Any]],
+    identities: list[Identity],
+    messages: list[PositionedMessage],
+    placed: dict[Identity, PositionedMessage],
+) -> tuple[pa.Table, pa.Table]:
+    """The output tables: the saved rows of every known identity and the new rows' own, in
+    chain order (the same tables :func:`message_tables` makes from every row)."""
+    saved = [store.table_path(t) for t in ("drey_messages", "quarantine")]
+    if not placed or not all(p.exists() for p in saved):
+        return message_tables(rows, messages)
+    known = [i in placed for i in identities]
+    added = message_tables(
+        [r for r, k in zip(rows, known, strict=True) if not k],
+        [pm for pm, k in zip(messages, known, strict=True) if not k],
+    )
+    kept = pa.array([r["id"] for r, k in zip(rows, known, strict=True) if k], pa.string())
+    out = []
+    for path, new in zip(saved, added, strict=True):
+        old = pq.read_table(path).cast(new.schema)
+        both = pa.concat_tables([old.filter(pc.is_in(old.column("id"), value_set=kept)), new])
+        out.append(both.sort_by([(c, "ascending") for c in _CHAIN_ORDER]))
+    return out[0], out[1]
+
+
+def _read_bodies(warehouse: Warehouse, ids: list[str]) -> dict[str, bytes | None]:
+    """The bodies of the selected inscriptions ``ids`` (the only bodies a run reads)."""
+    if not ids:
+        return {}
+    con = duckdb.connect()
+    try:
+        found = con.sql(
+            f"select id, body from read_parquet($path) where {DREY_SELECTION} "
+            "and id in (select unnest($ids))",
+            params={"path": str(warehouse.store.table_path("inscriptions")), "ids": ids},
+        ).fetchall()
+    finally:
+        con.close()
+    return dict(found)
+
+
+def _read_drey_inscriptions(warehouse: Warehouse, columns: list[str]) -> pa.Table:
     path = warehouse.store.table_path("inscriptions")
     con = duckdb.connect()
     try:

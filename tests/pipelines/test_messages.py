@@ -4,13 +4,15 @@ with the parser's reason; ordinary inscriptions are not Drey messages; parsing i
 from __future__ import annotations
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from drey.messages import Quarantine, parse_message
 from pipelines.assets.messages import (
     DREY_SELECTION,
+    KEY_COLUMNS,
     PARSE_STATE,
-    _cache_key,
     _read_drey_inscriptions,
     _selection_digest,
 )
@@ -164,16 +166,49 @@ def test_selection_digest_sees_content_places_and_the_founder(
     built: tuple[DemoChain, Pipeline],
 ) -> None:
     _, pipeline = built
-    rows = _read_drey_inscriptions(pipeline.warehouse).to_pylist()
+    keys = _read_drey_inscriptions(pipeline.warehouse, KEY_COLUMNS)
+    rows = keys.to_pylist()
     founder = pipeline.warehouse.founder_key
 
     def digest(rows: list[dict], founder: bytes | None = founder) -> str:
-        return _selection_digest(rows, [_cache_key(r) for r in rows], founder)
+        return _selection_digest(pa.Table.from_pylist(rows, schema=keys.schema), founder)
 
     base = digest(rows)
-    assert digest([dict(r) for r in rows]) == base
+    assert digest([dict(r) for r in rows]) == base == _selection_digest(keys, founder)
     moved = [dict(r) for r in rows]
     moved[0]["block_hash"] = "00" * 32  # the same inscription re-mined elsewhere (a reorg)
     edited = [dict(r) for r in rows]
-    edited[-1]["body"] = (edited[-1]["body"] or b"") + b"x"
+    edited[-1]["body_sha256"] = "11" * 32  # another body
     assert len({base, digest(moved), digest(edited), digest(rows[:-1]), digest(rows, None)}) == 5
+
+
+def test_a_new_block_parses_only_its_own_rows_and_keeps_the_rest(
+    built: tuple[DemoChain, Pipeline],
+) -> None:
+    _, pipeline = built
+    store = pipeline.warehouse.store
+    pipeline.run("chain_job")
+    tables = {t: store.read(t) for t in ("drey_messages", "quarantine")}
+    messages = store.load_state(MESSAGES_STATE)
+    parsed_from = store.load_state(PARSE_STATE)
+    # Saved as if the last two rows were not mined yet, and the first was mined in another
+    # block (a reorg moved it): those three rows are new to the next run.
+    later = pa.array([pm.inscription_id for pm in messages[-2:]], pa.string())
+    for table, data in tables.items():
+        store.write(table, data.filter(pc.invert(pc.is_in(data.column("id"), value_set=later))))
+    rows = list(parsed_from["rows"][:-2])
+    key, height, _, *rest = rows[0]
+    rows[0] = (key, height, "00" * 32, *rest)
+    store.save_state(MESSAGES_STATE, messages[:-2])
+    store.save_state(PARSE_STATE, {**parsed_from, "rows": rows, "selection": "older"})
+
+    result = pipeline.run("chain_job")
+    (meta,) = [
+        e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+        if e.asset_key.to_user_string() == "drey_messages"
+    ]
+    assert meta["parsed_afresh"].value == 2  # the moved row keeps its parse, only its place is new
+    for table, data in tables.items():
+        assert store.read(table).equals(data), table
+    assert store.load_state(MESSAGES_STATE) == messages
