@@ -7,10 +7,15 @@ The devnet of ``bench/warehouse.py`` (simulated once under --workdir) is replaye
 block into a fresh chain that the dev node serves. Two warehouses follow that node, each with
 its own follower and shards:
 
-- ``resume``: the product as it runs (the rules walk resumes after the final months of the
-  saved evaluation);
-- ``full``: the same, but its saved evaluation is removed before every tick, so the walk
+- ``resume``: the product as the main job runs it: one long process, whose runs read the
+  state earlier runs wrote from memory (``pipelines/state_cache.py``), and the rules walk
+  resumes after the final months of the saved evaluation;
+- ``cold``: the same, but the state cache is emptied before every run, as under the Dagster
+  daemon, which starts each run in a process of its own (state is unpickled once per run);
+- ``full``: as ``resume``, but its saved evaluation is removed before every tick, so the walk
   starts from the first month with the memo whole (the product before resume).
+
+``--modes`` picks the sides (default ``resume,cold``).
 
 For each sample block the replay first submits the blocks before it (both warehouses tick up
 to them, unmeasured), then the block itself. Latency = the follower's commit time after the
@@ -56,7 +61,7 @@ from pipelines.driver.network import (  # noqa: E402
 from pipelines.driver.runner import Cursors, build_all, tick  # noqa: E402
 from pipelines.settings import EVALUATION_STATE, Warehouse  # noqa: E402
 
-MODES = ("resume", "full")
+MODES = ("resume", "cold", "full")
 PACKAGE_KINDS = frozenset({"lead", "secondary", "lead_part"})
 
 
@@ -130,8 +135,12 @@ class Side:
             self.warehouse.store.state_path(EVALUATION_STATE).unlink(missing_ok=True)
         started = time.perf_counter()
         steps: dict[str, float] = {}
+        cache = self.defs.resources["warehouse"].state_cache
+        cold = cache.entries.clear if self.mode == "cold" else None
         while not _published(self.warehouse.store.warehouse, height):
-            done = tick(self.defs, self.instance, self.warehouse, self.cursors, quiet=True)
+            done = tick(
+                self.defs, self.instance, self.warehouse, self.cursors, quiet=True, before_run=cold
+            )
             for run in done.runs:
                 for event in run.all_events:
                     if event.event_type_value == "STEP_SUCCESS":
@@ -180,8 +189,10 @@ def submit(served: Served, blocks: Iterator[bytes], through: int) -> float:
     return time.perf_counter()
 
 
-def measure(devnet: Devnet, workdir: Path, samples: int) -> list[dict[str, object]]:
-    """Replay the devnet and time every sample block on both sides."""
+def measure(
+    devnet: Devnet, workdir: Path, samples: int, modes: list[str]
+) -> list[dict[str, object]]:
+    """Replay the devnet and time every sample block on every side."""
     chosen = sample_heights(devnet, samples)
     order = sorted((h, kind) for kind, hs in chosen.items() for h in hs)
     first = order[0][0]
@@ -193,7 +204,7 @@ def measure(devnet: Devnet, workdir: Path, samples: int) -> list[dict[str, objec
             chain.submit_block(next(blocks))
     rows: list[dict[str, object]] = []
     with serve(replay / "devnet") as served:
-        sides = [build_side(m, served, devnet, replay / m) for m in MODES]
+        sides = [build_side(m, served, devnet, replay / m) for m in modes]
         try:
             for i, (height, kind) in enumerate(order):
                 submit(served, blocks, height - 1)
@@ -245,12 +256,16 @@ def main() -> int:
     parser.add_argument("--months", type=int, default=12)
     parser.add_argument("--samples", type=int, default=5, help="blocks of each kind")
     parser.add_argument("--workdir", type=Path, default=REPO / "var" / "bench")
+    parser.add_argument("--modes", default="resume,cold", help=f"any of {', '.join(MODES)}")
     args = parser.parse_args()
+    modes = args.modes.split(",")
+    if unknown := set(modes) - set(MODES):
+        parser.error(f"unknown modes: {', '.join(sorted(unknown))}")
     devnet, simulated = devnet_for(args.workdir, args.months, args.users)
     sim = "reused" if simulated is None else f"simulated in {simulated:.0f} s"
     print(f"== {args.months} months × {args.users:,} users (devnet {sim})", flush=True)
     workdir = args.workdir / f"m{args.months}-u{args.users}"
-    rows = measure(devnet, workdir, args.samples)
+    rows = measure(devnet, workdir, args.samples, modes)
     for line in summary(rows):
         print(line)
     out = workdir / "latency_bench.json"

@@ -127,8 +127,11 @@ def tick(
     cursors: Cursors,
     *,
     quiet: bool = False,
+    before_run: Callable[[], None] | None = None,
 ) -> Tick:
-    """Evaluate ``shards_sensor`` then ``months_sensor`` once and execute their requests."""
+    """Evaluate ``shards_sensor`` then ``months_sensor`` once and execute their requests
+    (``before_run`` is called before each: the benchmark empties the state cache there, as a
+    run the daemon launches starts in a process of its own)."""
     done = Tick()
     # A context manager: the warehouse resource has a setup/teardown (the writer lock, which
     # a sensor evaluation does not take).
@@ -141,11 +144,15 @@ def tick(
         result = shards_sensor(context)
     cursors.shards = result.cursor
     for request in result.run_requests or ():
+        if before_run:
+            before_run()
         done.runs.append(_run(defs, instance, request, quiet))
     context = dg.build_sensor_context(instance=instance, cursor=cursors.months, definitions=defs)
     result = months_sensor(context)
     cursors.months = result.cursor
     for request in result.run_requests or ():
+        if before_run:
+            before_run()
         done.runs.append(_run(defs, instance, request, quiet))
     return done
 
