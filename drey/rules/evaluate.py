@@ -52,7 +52,7 @@ from drey.rules.inputs import (
     PositionedMessage,
     sort_messages,
 )
-from drey.rules.ledger import Ledger, bind_stakes_and_plans, formula_rows
+from drey.rules.ledger import BindingPoint, Ledger, bind_stakes_and_plans, formula_rows
 from drey.rules.memo import Memo
 from drey.rules.params import ParamsEntry, ParamsHistory, find_first_params, resolve_params
 from drey.rules.penalties import MonthSlashes, redistribute, slash_month
@@ -193,13 +193,15 @@ def evaluate(
         return _result(tip, None, None, msgs, statuses, None)
 
     params_at = _ParamsAt(snapshots, history)
-    ledger, binding_statuses = bind_stakes_and_plans(
+    ledger, binding_statuses, binding = bind_stakes_and_plans(
         msgs,
         chain,
         first_position=first.position,
         params_at=lambda h: params_at(h).resolved,
         tip=tip,
         memo=memo,
+        # An evaluation saved before binding points were kept has none.
+        resume=getattr(resume_from, "binding", None),
     )
     put(binding_statuses)
     first_month = history.first.params.first_month
@@ -238,7 +240,7 @@ def evaluate(
         for pm in msgs
         if pm.inscription_id not in statuses  # pragma: no cover - defensive
     )
-    return _result(tip, first.inscription_id, first_month, msgs, statuses, walk)
+    return _result(tip, first.inscription_id, first_month, msgs, statuses, walk, binding)
 
 
 class _ParamsAt:
@@ -391,6 +393,7 @@ def _result(
     msgs: Sequence[PositionedMessage],
     statuses: Mapping[str, MessageStatus],
     walk: _Walk | None,
+    binding: BindingPoint | None = None,
 ) -> Evaluation:
     """The evaluation of a walk (``None``: no first params, nothing walked)."""
     walk = walk or _Walk(months=(), statuses=(), penalties=(), checks=(), pending_month=None)
@@ -398,20 +401,7 @@ def _result(
     ordered = tuple(statuses[pm.inscription_id] for pm in msgs)
     roots = tuple((m.month, m.months_root) for m in months if m.months_root is not None)
     decided = [m for m in months if m.outcome != "pending"]
-    rows, carried, _final = redistribute(
-        [
-            MonthSlashes(
-                m.month,
-                m.outcome == "accepted",
-                m.settled,
-                m.slashed,
-                tuple((r[0], d) for r, d in zip(m.rows, m.dreybits or (), strict=False))
-                if m.outcome == "accepted"
-                else (),
-            )
-            for m in decided
-        ]
-    )
+    rows, carried, _final = redistribute(_month_slashes(decided))
     return Evaluation(
         tip_height=tip,
         first_params=first_id,
@@ -426,7 +416,28 @@ def _result(
         checks=walk.checks,
         by_id=MappingProxyType({s.inscription_id: s for s in ordered}),
         final_months=walk.final_months,
+        binding=binding,
     )
+
+
+def _month_slashes(decided: Sequence[MonthEvaluation]) -> list[MonthSlashes]:
+    """The decided months for redistribution. Until something is slashed no sats are
+    shared, so the months before the first slash carry no rows (at 100,000 users, building
+    them was most of the redistribution's time)."""
+    out = []
+    slashed = 0
+    for m in decided:
+        accepted = m.outcome == "accepted"
+        slashed += m.slashed
+        dreybits = m.dreybits or ()
+        rows = (
+            tuple((r[0], d) for r, d in zip(m.rows, dreybits, strict=False))
+            if accepted and slashed
+            else ()
+        )
+        funded = accepted and any(dreybits[: len(m.rows)])
+        out.append(MonthSlashes(m.month, accepted, m.settled, m.slashed, rows, funded))
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,14 @@ transaction's first input's previous outpoint; at most one stake/plan per transa
 (otherwise all are quarantined). The transaction's outputs paying a vault script of the
 params in force at its height are that actuary's stake or that user's deposits. An output
 counts at height h iff it was created at a height ≤ h and not spent at a height ≤ h.
+
+Binding resumes. A stake's or plan's verdict depends only on what is mined at or below its
+height: its own transaction, the first params, the params of the month containing its height
+(fixed before that month's snapshot, §2), its signature, and the owners bound before it.
+So the verdicts and owners of the bindings at heights ≤ H hold on every chain that keeps the
+block at H. :class:`BindingPoint` keeps them with the tip's block hash; a later binding on a
+chain that still has that block starts after them, and only the holdings' spends (which a
+later block can add) are read again for the kept bindings.
 """
 
 from __future__ import annotations
@@ -21,7 +29,14 @@ from drey.rules.inputs import ChainView, Position, PositionedMessage
 from drey.rules.memo import Memo, memo_key
 from drey.rules.results import MessageStatus
 
-__all__ = ["U64_LIMIT", "Holding", "Ledger", "bind_stakes_and_plans", "formula_rows"]
+__all__ = [
+    "U64_LIMIT",
+    "BindingPoint",
+    "Holding",
+    "Ledger",
+    "bind_stakes_and_plans",
+    "formula_rows",
+]
 
 U64_LIMIT = 1 << 64
 
@@ -77,6 +92,33 @@ class Ledger:
         return min((h.height for h in holdings), default=None)
 
 
+@dataclass(frozen=True, slots=True)
+class BindingPoint:
+    """The verdicts of every stake and plan at heights ≤ ``height`` and the owners they bound
+    (see the module docstring): what a later binding resumes from."""
+
+    height: int
+    block_hash: bytes  # the block at ``height``: the point holds on chains that keep it
+    first_position: Position
+    count: int  # stake and plan messages at heights ≤ height
+    statuses: tuple[MessageStatus, ...]  # theirs, in chain order
+    owners: Mapping[int, bytes]
+
+    def holds(self, bindings: Sequence[PositionedMessage], chain: ChainView) -> bool:
+        """Whether ``bindings`` (chain order) start with this point's, on a chain that still
+        has its block."""
+        if not chain.has(self.height) or chain.block_hash(self.height) != self.block_hash:
+            return False
+        if len(bindings) < self.count:
+            return False
+        last = self.statuses[-1].inscription_id if self.statuses else None
+        if last is not None and bindings[self.count - 1].inscription_id != last:
+            return False
+        return len(bindings) == self.count or bindings[self.count].height > self.height
+
+
+# Long on purpose: §3 in one pass (one binding per transaction, the ladder of refusals, the
+# holdings of those that bind), resumed from a point when one holds.
 def bind_stakes_and_plans(
     messages: Sequence[PositionedMessage],
     chain: ChainView,
@@ -85,23 +127,42 @@ def bind_stakes_and_plans(
     params_at: Callable[[int], ResolvedParams],
     tip: int,
     memo: Memo | None = None,
-) -> tuple[Ledger, list[MessageStatus]]:
+    resume: BindingPoint | None = None,
+) -> tuple[Ledger, list[MessageStatus], BindingPoint | None]:
     """Apply §3 to the stake and plan messages (chain order) and build the ledger.
 
     ``params_at(h)`` gives the params of the month containing h. Messages positioned before
     the first params (or when there is none) are ``ignored``: no roster or operator exists
     yet. Spends after ``tip`` are not known yet and are ignored. ``memo`` keeps plan
-    signature checks by content (a plan's fields and the operator key).
+    signature checks by content (a plan's fields and the operator key). ``resume`` is the
+    point of an earlier binding: its verdicts are kept when it holds on ``chain`` (same first
+    params), with the same result as binding every message again. Returns the ledger, the
+    statuses and the point at ``tip`` (``None`` without first params).
     """
     bindings = [pm for pm in messages if isinstance(pm.message, Stake | Plan)]
-    per_tx: dict[bytes, int] = {}
-    for pm in bindings:
-        per_tx[pm.txid] = per_tx.get(pm.txid, 0) + 1
     stakes: dict[bytes, list[Holding]] = {}
     deposits: dict[int, list[Holding]] = {}
     owners: dict[int, bytes] = {}
     out: list[MessageStatus] = []
-    for pm in bindings:
+    vaults = _Vaults(params_at)
+    if (
+        resume is not None
+        and first_position is not None
+        and resume.first_position == first_position
+        and resume.holds(bindings, chain)
+    ):
+        owners = dict(resume.owners)
+        out = list(resume.statuses)
+        for pm, status in zip(bindings, resume.statuses, strict=False):
+            if status.status == "valid":
+                _hold(pm, _vault_holdings(pm, chain, vault=vaults(pm.height), tip=tip),
+                      stakes=stakes, deposits=deposits)  # fmt: skip
+    start = len(out)
+    # One transaction's bindings share its height: all of them are kept, or none.
+    per_tx: dict[bytes, int] = {}
+    for pm in bindings[start:]:
+        per_tx[pm.txid] = per_tx.get(pm.txid, 0) + 1
+    for pm in bindings[start:]:
         msg = pm.message
         assert isinstance(msg, Stake | Plan)
         after_first = first_position is not None and pm.position >= first_position
@@ -116,18 +177,61 @@ def bind_stakes_and_plans(
         assert params is not None
         if isinstance(msg, Plan):
             owners[msg.user_id] = msg.owner
-        holdings = _vault_holdings(pm, chain, vault=set(params.vault), tip=tip)
-        if isinstance(msg, Stake):
-            stakes.setdefault(msg.actuary, []).extend(holdings)
-        else:
-            deposits.setdefault(msg.user_id, []).extend(holdings)
+        holdings = _vault_holdings(pm, chain, vault=vaults(pm.height), tip=tip)
+        _hold(pm, holdings, stakes=stakes, deposits=deposits)
         out.append(verdict(pm, "valid"))
     ledger = Ledger(
         stakes=MappingProxyType({k: tuple(v) for k, v in stakes.items()}),
         deposits=MappingProxyType({k: tuple(v) for k, v in deposits.items()}),
         owners=MappingProxyType(owners),
     )
-    return ledger, out
+    point = None
+    if first_position is not None and chain.has(tip):
+        point = BindingPoint(
+            height=tip,
+            block_hash=chain.block_hash(tip),
+            first_position=first_position,
+            count=len(bindings),
+            statuses=tuple(out),
+            owners=MappingProxyType(dict(owners)),
+        )
+    return ledger, out, point
+
+
+class _Vaults:
+    """The vault scripts of the params in force at a height, one set per params (bindings
+    come in chain order: a run of one height asks once)."""
+
+    def __init__(self, params_at: Callable[[int], ResolvedParams]) -> None:
+        self._params_at = params_at
+        self._sets: dict[int, tuple[ResolvedParams, frozenset[bytes]]] = {}
+        self._last: tuple[int, frozenset[bytes]] | None = None
+
+    def __call__(self, height: int) -> frozenset[bytes]:
+        if self._last is not None and self._last[0] == height:
+            return self._last[1]
+        params = self._params_at(height)
+        known = self._sets.get(id(params))
+        if known is None or known[0] is not params:
+            known = (params, frozenset(params.vault))
+            self._sets[id(params)] = known
+        self._last = (height, known[1])
+        return known[1]
+
+
+def _hold(
+    pm: PositionedMessage,
+    holdings: list[Holding],
+    *,
+    stakes: dict[bytes, list[Holding]],
+    deposits: dict[int, list[Holding]],
+) -> None:
+    msg = pm.message
+    if isinstance(msg, Stake):
+        stakes.setdefault(msg.actuary, []).extend(holdings)
+    else:
+        assert isinstance(msg, Plan)
+        deposits.setdefault(msg.user_id, []).extend(holdings)
 
 
 def binding_refusal(
@@ -167,7 +271,7 @@ def binding_refusal(
 
 
 def _vault_holdings(
-    pm: PositionedMessage, chain: ChainView, *, vault: set[bytes], tip: int
+    pm: PositionedMessage, chain: ChainView, *, vault: frozenset[bytes], tip: int
 ) -> list[Holding]:
     """The outputs of the binding's transaction paying a vault script (§3), each with the
     height that spent it (spends after ``tip`` are not known yet)."""

@@ -67,13 +67,24 @@ def slash_month(
 @dataclass(frozen=True, slots=True)
 class MonthSlashes:
     """One decided month for redistribution: its slashed sats, whether all its offences
-    are decided (``settled``), and its accepted rows (user_id, dreybits) if accepted."""
+    are decided (``settled``), and its accepted rows (user_id, dreybits) if accepted.
+
+    ``funded`` says whether any accepted row has dreybits (``None``: read from ``rows``);
+    a caller that knows no sats reach the month (nothing slashed in it or before it) may
+    leave ``rows`` empty and give ``funded``: the month's shares are all zero anyway."""
 
     month: str
     accepted: bool
     settled: bool
     slashed: int
     rows: tuple[tuple[int, int], ...]
+    funded: bool | None = None
+
+    @property
+    def has_dreybits(self) -> bool:
+        if self.funded is not None:
+            return self.funded
+        return any(d for _, d in self.rows)
 
 
 def redistribute(
@@ -89,7 +100,7 @@ def redistribute(
     carry = 0
     carry_final = True
     for m in months:
-        if m.accepted and any(d for _, d in m.rows):
+        if m.accepted and m.has_dreybits:
             amount = carry + m.slashed
             if m.settled and carry_final:
                 shares = pro_rata(amount, m.rows)

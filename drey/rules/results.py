@@ -17,6 +17,7 @@ from drey.rules.inputs import Position
 from drey.rules.reasons import EntryStatus, Offence, Status
 
 if TYPE_CHECKING:
+    from drey.rules.ledger import BindingPoint
     from drey.rules.resume import FinalMonth
 
 __all__ = [
@@ -277,6 +278,9 @@ class Evaluation:
     # The leading run of final months and the walk's state after each (drey.rules.resume):
     # what a later evaluation resumes from. Not part of the answer, so not compared.
     final_months: tuple[FinalMonth, ...] = field(repr=False, compare=False, default=())
+    # The verdicts of every stake and plan to the tip (drey.rules.ledger): what a later
+    # binding resumes from. Not compared either.
+    binding: BindingPoint | None = field(repr=False, compare=False, default=None)
 
     def status(self, inscription_id: str) -> MessageStatus:
         return self.by_id[inscription_id]

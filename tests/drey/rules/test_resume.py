@@ -139,3 +139,32 @@ def test_another_trust_anchor_resumes_nothing(builder: ScenarioBuilder) -> None:
     )
     assert again == before
     assert [f.basis for f in again.final_months] == [f.basis for f in before.final_months]
+
+
+def _doctored(before: Evaluation) -> tuple[Evaluation, str]:
+    """``before`` with its binding point's first valid plan turned into a refusal: a walk
+    that keeps the point reports the refusal, one that binds again does not."""
+    point = before.binding
+    assert point is not None and point.count > 0
+    statuses = list(point.statuses)
+    i = next(i for i, s in enumerate(statuses) if s.kind == "plan" and s.status == "valid")
+    statuses[i] = replace(statuses[i], status="quarantined", reason="bad_signature")
+    return replace(before, binding=replace(point, statuses=tuple(statuses))), statuses[
+        i
+    ].inscription_id
+
+
+def test_a_binding_point_is_resumed_from_while_its_block_holds(builder: ScenarioBuilder) -> None:
+    _played(builder)
+    tip = builder.tip
+    before = _evaluate(builder, builder.chain(tip - 5), tip - 5, resume_from=None)
+    assert before.binding is not None and before.binding.height == tip - 5
+    doctored, plan = _doctored(before)
+    resumed = _evaluate(builder, builder.chain(tip), tip, resume_from=doctored)
+    assert resumed.status(plan).reason == "bad_signature"  # the kept verdict was used
+    assert resumed.binding is not None and resumed.binding.height == tip
+    # On a chain without the point's block, every stake and plan is bound again.
+    chain, reorged = _reorged(builder, tip - 8)
+    again = _evaluate(reorged, chain, tip, resume_from=doctored)
+    assert again == _evaluate(reorged, chain, tip, resume_from=None)
+    assert again.status(plan).status == "valid"

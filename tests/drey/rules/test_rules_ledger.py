@@ -20,7 +20,7 @@ def _ledger(sb: ScenarioBuilder, tip: int):  # type: ignore[no-untyped-def]
         first_position=sb.params_pm.position,
         params_at=lambda h: p,
         tip=tip,
-    )
+    )[:2]
 
 
 def test_holding_counts_from_creation_until_its_spend() -> None:
