@@ -8,7 +8,10 @@ macros, checks) run in number order. A file holds plain statements separated by 
 Publishing writes ``.warehouse.duckdb.<pid>.<n>.tmp`` beside the live file with
 ``STORAGE_VERSION 'v1.1.0'`` (every DuckDB from 1.1.0 on opens it: dashboards still ship
 1.1–1.4, e.g. Evidence's connector pins 1.4), checks that every view answers,
-checkpoints, detaches, fsyncs and renames it over ``warehouse.duckdb``. Readers holding the
+checkpoints, detaches, fsyncs and renames it over ``warehouse.duckdb``. When the last
+publication's manifest describes the live file (:mod:`pipelines.published_from`), the
+temporary file is a copy of the live one (it keeps its storage version) with only the tables
+whose Parquet sources changed reloaded, and the verification rows and build_info rewritten. Readers holding the
 old file keep reading it (the rename does not touch open files); the next reader opens the
 new one. The writer never opens the live file, so no reader can block it.
 """
@@ -19,6 +22,7 @@ import datetime as dt
 import itertools
 import os
 import re
+import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +33,8 @@ import duckdb
 from indexer.faults import crashpoint
 from indexer.shards.writer import fsync_dir
 from pipelines.configuration import SQL_DIR
+from pipelines.published_from import PUBLISHED_STATE, Manifest, basis_digest, table_digests
+from pipelines.state_cache import file_stamp
 from pipelines.store import Store
 from pipelines.tables import TABLES, create_tables, quote_identifier
 
@@ -121,6 +127,8 @@ class Published:
     rows: Mapping[str, int]
     views: Mapping[str, int]
     seconds: float
+    # The tables reloaded into a copy of the last file, or None: built from nothing.
+    reloaded: tuple[str, ...] | None = None
 
 
 def publish(
@@ -130,7 +138,9 @@ def publish(
     info: Mapping[str, Any],
     extra_verification: Iterable[Mapping[str, Any]] = (),
 ) -> Published:
-    """Build a new warehouse file from the store beside the live one and swap it in.
+    """Build a new warehouse file from the store beside the live one and swap it in: a copy
+    of the live file with only the changed tables reloaded when the last publication's
+    manifest allows it (:mod:`pipelines.published_from`), else a build from nothing.
 
     ``con`` is a fresh connection (an in-memory database) the caller owns; the new file is
     attached to it. ``info`` fills ``data.build_info``; ``extra_verification`` rows (whole-
@@ -144,8 +154,24 @@ def publish(
     for stale in live.parent.glob(f".{live.name}.*.tmp*"):
         stale.unlink(missing_ok=True)
     tmp = live.with_name(f".{live.name}.{os.getpid()}.{next(_counter)}.tmp")
+    previous = store.load_state(PUBLISHED_STATE)
+    previous = previous if isinstance(previous, Manifest) else None
+    digests, seen = table_digests(
+        {t: store.files(t) for t in LOADED}, previous.files if previous else {}
+    )
+    basis = _basis()
+    reloaded = None
     try:
-        rows, views = _build(con, tmp, store, info, extra_verification, started)
+        if previous is not None and previous.reusable(live, basis):
+            # verification holds this run's whole-chain checks: rebuilt every time.
+            reloaded = (*(t for t in previous.changed(digests) if t != "verification"),)
+            shutil.copyfile(live, tmp)
+            _attach(con, tmp, new=False)
+            rows, views = _fill(con, store, reloaded, info, extra_verification, started, new=False)
+        else:
+            _attach(con, tmp, new=True)
+            create_tables(con)
+            rows, views = _fill(con, store, LOADED, info, extra_verification, started, new=True)
     except BaseException:
         _remove(tmp)
         raise
@@ -157,30 +183,55 @@ def publish(
         os.fsync(fd)
     finally:
         os.close(fd)
+    fresh = previous.fresh_size if previous is not None and reloaded is not None else None
+    # Saved before the rename, naming the new file: it never describes a file it was not
+    # made for (a crash before the rename leaves a manifest that matches no live file).
+    store.save_state(
+        PUBLISHED_STATE,
+        Manifest(file_stamp(tmp), basis, digests, seen, fresh or tmp.stat().st_size),
+    )
     crashpoint("warehouse_built")
     os.replace(tmp, live)
     fsync_dir(live.parent)
     seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
-    return Published(live, rows, views, seconds)
+    return Published(live, rows, views, seconds, reloaded)
 
 
-def _build(
+def _basis() -> str:
+    """What every table of a published file rests on besides its sources."""
+    ddl = [t.create_sql() for t in TABLES.values()]
+    sql = [f"{path.name}\n{path.read_text()}" for _, path in sql_files()]
+    return basis_digest([STORAGE_VERSION, duckdb.__version__, *ddl, *sql])
+
+
+def _attach(con: duckdb.DuckDBPyConnection, path: Path, *, new: bool) -> None:
+    # The path is a parameter: a warehouse directory with a quote in its name must neither
+    # break the statement nor run SQL. A copy keeps the storage version it was written with.
+    version = f" (STORAGE_VERSION '{STORAGE_VERSION}')" if new else ""
+    con.execute(f"ATTACH $path AS staging{version}", {"path": str(path)})
+    con.execute("USE staging")
+
+
+# Long on purpose: one publication's writes in order (tables, verification, build info, SQL
+# on a new file, whole-chain checks, the counts, the checkpoint), each a statement or two.
+def _fill(
     con: duckdb.DuckDBPyConnection,
-    tmp: Path,
     store: Store,
+    tables: Iterable[str],
     info: Mapping[str, Any],
     extra_verification: Iterable[Mapping[str, Any]],
     started: dt.datetime,
+    *,
+    new: bool,
 ) -> tuple[dict[str, int], dict[str, int]]:
-    # The path is a parameter: a warehouse directory with a quote in its name must neither
-    # break the statement nor run SQL.
-    con.execute(
-        f"ATTACH $path AS staging (STORAGE_VERSION '{STORAGE_VERSION}')", {"path": str(tmp)}
-    )
+    """(Re)load ``tables`` and the verification rows into the attached ``staging`` file,
+    write build_info, and on a ``new`` file run the SQL files; detach it. Returns the rows
+    of every table and view."""
     try:
-        con.execute("USE staging")
-        create_tables(con)
-        rows = load_tables(con, store)
+        tables = [t for t in tables if t != "verification"]
+        for table in (*tables, "verification", "build_info"):
+            con.execute(f"DELETE FROM data.{table}")
+        load_tables(con, store, tables=[*tables, "verification"])
         for row in extra_verification:
             con.execute(
                 "INSERT INTO data.verification BY NAME SELECT * FROM (SELECT "
@@ -188,7 +239,6 @@ def _build(
                 "$passed AS passed, $detail AS detail, $source AS source)",
                 dict(row),
             )
-        rows["verification"] = con.execute("SELECT count(*) FROM data.verification").fetchone()[0]
         con.execute(
             "INSERT INTO data.build_info BY NAME SELECT $built_at AS built_at, "
             "$tip_height::BIGINT AS tip_height, $tip_hash::VARCHAR AS tip_hash, "
@@ -207,13 +257,17 @@ def _build(
                 "storage_version": STORAGE_VERSION,
             },
         )
-        apply_sql(con)
+        if new:
+            apply_sql(con)
         # Whole-chain SQL checks (month NULL) join the verification rows before publishing.
         con.execute(
             "INSERT INTO data.verification BY NAME SELECT month, round, check_name, passed, "
             "detail, 'sql' AS source FROM sql_checks WHERE month IS NULL"
         )
-        rows["verification"] = con.execute("SELECT count(*) FROM data.verification").fetchone()[0]
+        rows = {
+            t: con.execute(f"SELECT count(*) FROM data.{t}").fetchone()[0]
+            for t in (*LOADED, "verification")
+        }
         views = {
             v: con.execute(f"SELECT count(*) FROM {quote_identifier(v)}").fetchone()[0]
             for v in view_names(con)

@@ -69,6 +69,10 @@ def duckdb_warehouse(
             "path": dg.MetadataValue.path(str(result.path)),
             "tip_height": info["tip_height"],
             "seconds": round(result.seconds, 3),
+            # The tables reloaded into a copy of the last file, or every table (a new file).
+            "reloaded": dg.MetadataValue.json(
+                list(result.reloaded) if result.reloaded is not None else "all"
+            ),
             "bytes": result.path.stat().st_size,
             "table_rows": dg.MetadataValue.json(dict(result.rows)),
             "view_rows": dg.MetadataValue.json(dict(result.views)),
