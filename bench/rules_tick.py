@@ -52,7 +52,7 @@ def main() -> int:
     store = Store(args.warehouse_dir)
     founder = bytes.fromhex(args.founder)
     phases: dict[str, float] = {}
-    messages = timed(phases, "load saved messages", lambda: store.load_state(MESSAGES_STATE))
+    messages = timed(phases, "load saved messages", lambda: store.load_segmented(MESSAGES_STATE))
     insc = timed(phases, "read inscriptions", lambda: store.read("inscriptions"))
     chain = timed(phases, "chain view (blocks, vault ledger)", lambda: _chain_of(store, insc))
     shards = args.shards or args.warehouse_dir.parent / "shards"

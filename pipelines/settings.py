@@ -144,6 +144,27 @@ class Warehouse(dg.ConfigurableResource):
         self._states().wrote(path, value)
         return path
 
+    def messages(self) -> list[Any]:
+        """The parsed messages ``parse_drey_messages`` saved, or ``[]``."""
+        return self.segmented(MESSAGES_STATE)
+
+    def save_messages(self, messages: list[Any], *, kept: int) -> None:
+        self.save_segmented(MESSAGES_STATE, messages, kept=kept)
+
+    def segmented(self, name: str) -> list[Any]:
+        """The list ``name`` saved as segments (from memory while its index is unchanged), or
+        ``[]``. Shared with other readers: read-only."""
+        store = self.store
+        return self._states().read(
+            store.segmented_index(name), lambda _: store.load_segmented(name) or [], []
+        )
+
+    def save_segmented(self, name: str, items: list[Any], *, kept: int) -> None:
+        """Save the list ``name``, of which the first ``kept`` items are the saved ones (only
+        the rest is written), and keep it in memory."""
+        index = self.store.save_segmented(name, items, kept=kept)
+        self._states().wrote(index, items)
+
     def drop_state(self, name: str) -> None:
         store = self.store
         store.drop_state(name)

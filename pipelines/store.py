@@ -5,8 +5,10 @@ Layout under ``root``::
 
     parquet/<table>.parquet            tables over the whole chain
     parquet/<table>/<YYYY-MM>.parquet  month-partitioned tables, one file per month
-    state/<name>.pkl                   typed objects handed between assets (parsed messages,
-                                       the rules engine's evaluation); never read by analysts
+    state/<name>.pkl                   typed objects handed between assets (the rules
+                                       engine's evaluation, its memo); never read by analysts
+    state/<name>/                      a list saved as segments (the parsed messages:
+                                       pipelines/segments.py)
     warehouse.duckdb                   the published warehouse (replaced atomically)
 
 Every file is written beside its final name and renamed (``indexer.shards.write_parquet_atomic``
@@ -18,6 +20,7 @@ from __future__ import annotations
 import copyreg
 import os
 import pickle
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -28,6 +31,7 @@ import pyarrow.parquet as pq
 
 from indexer.faults import crashpoint
 from indexer.shards.writer import fsync_dir, write_parquet_atomic
+from pipelines.segments import INDEX, load_segments, save_segments
 
 WAREHOUSE_FILE = "warehouse.duckdb"
 
@@ -111,19 +115,23 @@ class Store:
     def save_state(self, name: str, value: Any) -> Path:
         path = self.state_path(name)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            with open(tmp, "wb") as handle:
-                pickler = pickle.Pickler(handle, protocol=pickle.HIGHEST_PROTOCOL)
-                pickler.dispatch_table = _DISPATCH
-                pickler.dump(value)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        _dump(path, value)
         fsync_dir(path.parent)
         return path
+
+    def save_segmented(self, name: str, items: Sequence[Any], *, kept: int) -> Path:
+        """Save the list ``name`` as segments (:mod:`pipelines.segments`), of which the first
+        ``kept`` items are the saved list's; returns its index file."""
+        index = save_segments(self.state / name, items, kept=kept, dump=_dump)
+        self.state_path(name).unlink(missing_ok=True)  # a single file of an older version
+        return index
+
+    def segmented_index(self, name: str) -> Path:
+        return self.state / name / INDEX
+
+    def load_segmented(self, name: str) -> list[Any] | None:
+        """The list ``name`` saved by :meth:`save_segmented`, or ``None``."""
+        return load_segments(self.state / name, _load)
 
     def drop_state(self, name: str) -> None:
         """Forget the state ``name`` (durably: the directory is fsynced)."""
@@ -138,5 +146,24 @@ class Store:
         path = self.state_path(name)
         if not path.exists():
             return default
-        with open(path, "rb") as handle:
-            return pickle.load(handle)
+        return _load(path)
+
+
+def _dump(path: Path, value: Any) -> None:
+    """Pickle ``value`` beside ``path``, fsync, rename over it."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            pickler = pickle.Pickler(handle, protocol=pickle.HIGHEST_PROTOCOL)
+            pickler.dispatch_table = _DISPATCH
+            pickler.dump(value)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _load(path: Path) -> Any:
+    with open(path, "rb") as handle:
+        return pickle.load(handle)

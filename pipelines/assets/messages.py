@@ -36,6 +36,7 @@ from pipelines.tables import DREY_MESSAGES, QUARANTINE
 
 DREY_SELECTION = "lower(trim(metaprotocol)) like 'drey/%'"
 PARSE_STATE = "parsed_from"
+ROWS_STATE = "parsed_rows"  # each saved message's row identity, in the same order
 _CHAIN_ORDER = ("block_height", "tx_index", "inscription_index")
 
 # Every column the outputs depend on but the body (``body_sha256`` stands for it): what the
@@ -214,11 +215,11 @@ def parse_drey_messages(
     store = warehouse.store
     keys = _read_drey_inscriptions(warehouse, KEY_COLUMNS)
     selection = _selection_digest(keys, warehouse.founder_key)
-    # What the saved outputs were parsed from: the founder, each row's identity (in the order
-    # of the saved messages) and the selection digest.
+    # What the saved outputs were parsed from: the founder and the selection digest (each
+    # row's identity, in the order of the saved messages, is the list ROWS_STATE).
     parsed_from = warehouse.state(PARSE_STATE, {})
     outputs = [
-        store.state_path(MESSAGES_STATE),
+        store.segmented_index(MESSAGES_STATE),
         *map(store.table_path, ("drey_messages", "quarantine")),
     ]
     if parsed_from.get("selection") == selection and all(p.exists() for p in outputs):
@@ -254,7 +255,9 @@ def _parse_again(
     store, founder = warehouse.store, warehouse.founder_key
     rows = keys.to_pylist()
     identities = [_identity(r) for r in rows]
-    placed = _saved_placements(warehouse, parsed_from)
+    previous = warehouse.messages()
+    saved_rows = warehouse.segmented(ROWS_STATE) if parsed_from else []
+    placed = _saved_placements(warehouse, parsed_from, saved_rows, previous)
     # The parse cache is the saved messages under their content keys, not a second copy: a
     # row mined elsewhere (a reorg) keeps its parse, only its place is new.
     cache = {identity[0]: pm.message for identity, pm in placed.items()}
@@ -264,28 +267,38 @@ def _parse_again(
     # Until the new identities are saved, nothing describes the outputs: a crash in between
     # costs a full parse, never outputs misaligned with the saved rows.
     warehouse.drop_state(PARSE_STATE)
-    warehouse.save_state(MESSAGES_STATE, messages)
+    warehouse.save_segmented(ROWS_STATE, identities, kept=_common_prefix(identities, saved_rows))
+    warehouse.save_messages(messages, kept=_common_prefix(messages, previous))
     parsed, refused = _tables(store, rows, identities, messages, placed)
     store.write("drey_messages", parsed)
     store.write("quarantine", refused)
-    warehouse.save_state(
-        PARSE_STATE, {"founder": founder, "rows": identities, "selection": selection}
-    )
+    warehouse.save_state(PARSE_STATE, {"founder": founder, "selection": selection})
     return parsed, refused, fresh
 
 
 def _saved_placements(
-    warehouse: Warehouse, parsed_from: dict[str, Any]
+    warehouse: Warehouse,
+    parsed_from: dict[str, Any],
+    saved: list[Identity],
+    previous: list[PositionedMessage],
 ) -> dict[Identity, PositionedMessage]:
     """The saved positioned messages by row identity (none when they were parsed for another
     founder, or do not line up with the saved identities)."""
-    saved = parsed_from.get("rows", [])
     if parsed_from.get("founder") != warehouse.founder_key or not saved:
         return {}
-    previous = warehouse.state(MESSAGES_STATE, [])
     if len(previous) != len(saved):
         return {}
     return dict(zip(saved, previous, strict=True))
+
+
+def _common_prefix(items: list[Any], saved: list[Any]) -> int:
+    """How many leading items are the saved ones (the same objects, or equal)."""
+    n = 0
+    for new, old in zip(items, saved, strict=False):
+        if new is not old and new != old:
+            break
+        n += 1
+    return n
 
 
 def _tables(

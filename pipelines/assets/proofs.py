@@ -22,7 +22,7 @@ from pipelines.assets._common import RULES_EVALUATION, json_text, month_asset
 from pipelines.assets.catalog import materialized
 from pipelines.assets.groups import PROOFS
 from pipelines.convert import to_table
-from pipelines.settings import MESSAGES_STATE, Warehouse
+from pipelines.settings import Warehouse
 from pipelines.setup_audit import audit_manifests
 from pipelines.tables import PROOF_SYSTEMS
 
@@ -114,7 +114,7 @@ def proof_systems(warehouse: Warehouse) -> dg.MaterializeResult:
     evaluation: Evaluation | None = warehouse.evaluation()
     if evaluation is None:
         raise dg.Failure("rules_evaluation has not been materialized")
-    messages = warehouse.state(MESSAGES_STATE, [])
+    messages = warehouse.messages()
     rows = audit_manifests(
         messages,
         evaluation,

@@ -34,7 +34,7 @@ from pipelines.evaluation import (
     run_rules,
 )
 from pipelines.partitions import register_months, remove_months
-from pipelines.settings import EVALUATION_STATE, MESSAGES_STATE, Warehouse
+from pipelines.settings import EVALUATION_STATE, Warehouse
 from pipelines.sources import read_inscriptions_by_id
 from pipelines.store import Store
 from pipelines.tables import MESSAGE_STATUSES
@@ -85,7 +85,7 @@ def rules_evaluation(
     founder = warehouse.founder_key
     if founder is None:
         raise dg.Failure("no founder key configured (DREY_FOUNDER): nothing can be verified")
-    messages: list[PositionedMessage] = warehouse.state(MESSAGES_STATE, [])
+    messages: list[PositionedMessage] = warehouse.messages()
     insc = store.read("inscriptions")
     chain = _chain_of(store, insc)
     parts = _parts_of(messages, insc, warehouse.shards)

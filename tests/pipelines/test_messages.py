@@ -13,6 +13,7 @@ from pipelines.assets.messages import (
     DREY_SELECTION,
     KEY_COLUMNS,
     PARSE_STATE,
+    ROWS_STATE,
     _read_drey_inscriptions,
     _selection_digest,
 )
@@ -93,7 +94,7 @@ def test_parsed_rows_carry_position_and_fields(built: tuple[DemoChain, Pipeline]
     plan = next(m for m in store.read("drey_messages").to_pylist() if m["kind"] == "plan")
     assert plan["user_id"] == 7 and '"user_id":7' in plan["fields"]
     # The typed messages handed to the rules engine are in chain order, quarantines included.
-    messages = store.load_state(MESSAGES_STATE)
+    messages = store.load_segmented(MESSAGES_STATE)
     assert [pm.position for pm in messages] == sorted(pm.position for pm in messages)
     assert len(messages) == len(store.read("drey_messages")) + len(store.read("quarantine"))
 
@@ -133,7 +134,7 @@ def test_an_unchanged_selection_rewrites_nothing_and_a_changed_one_reparses(
     watched = [
         store.table_path("drey_messages"),
         store.table_path("quarantine"),
-        store.state_path(MESSAGES_STATE),
+        store.segmented_index(MESSAGES_STATE),
     ]
     pipeline.run("chain_job")
     stamps = [p.stat().st_mtime_ns for p in watched]
@@ -189,18 +190,19 @@ def test_a_new_block_parses_only_its_own_rows_and_keeps_the_rest(
     store = pipeline.warehouse.store
     pipeline.run("chain_job")
     tables = {t: store.read(t) for t in ("drey_messages", "quarantine")}
-    messages = store.load_state(MESSAGES_STATE)
+    messages = store.load_segmented(MESSAGES_STATE)
     parsed_from = store.load_state(PARSE_STATE)
     # Saved as if the last two rows were not mined yet, and the first was mined in another
     # block (a reorg moved it): those three rows are new to the next run.
     later = pa.array([pm.inscription_id for pm in messages[-2:]], pa.string())
     for table, data in tables.items():
         store.write(table, data.filter(pc.invert(pc.is_in(data.column("id"), value_set=later))))
-    rows = list(parsed_from["rows"][:-2])
+    rows = list(store.load_segmented(ROWS_STATE)[:-2])
     key, height, _, *rest = rows[0]
     rows[0] = (key, height, "00" * 32, *rest)
-    store.save_state(MESSAGES_STATE, messages[:-2])
-    store.save_state(PARSE_STATE, {**parsed_from, "rows": rows, "selection": "older"})
+    store.save_segmented(MESSAGES_STATE, messages[:-2], kept=0)
+    store.save_segmented(ROWS_STATE, rows, kept=0)
+    store.save_state(PARSE_STATE, {**parsed_from, "selection": "older"})
 
     result = pipeline.run("chain_job")
     (meta,) = [
@@ -211,4 +213,4 @@ def test_a_new_block_parses_only_its_own_rows_and_keeps_the_rest(
     assert meta["parsed_afresh"].value == 2  # the moved row keeps its parse, only its place is new
     for table, data in tables.items():
         assert store.read(table).equals(data), table
-    assert store.load_state(MESSAGES_STATE) == messages
+    assert store.load_segmented(MESSAGES_STATE) == messages
