@@ -6,9 +6,10 @@
 Runs the asset's work outside Dagster, on the warehouse's saved state, as a tick with no new
 block would: load the saved messages, build the chain view, load the saved evaluation and the
 memo, evaluate (resumed from the saved evaluation; resumed from that new one, as the next tick
-would be, with its binding point at the tip; from the first month), save the evaluation, and
-digest the months. Nothing is written back (the evaluation is saved to a
-temporary file). Each phase is timed with ``perf_counter``; ``--profile`` prints the top of a
+would be, with its binding point at the tip; from the first month), save the evaluation and
+load it again (beside pickle's default for the classes the store pickles by their fields),
+and digest the months. Nothing is written back (the evaluation is saved to a temporary
+file). Each phase is timed with ``perf_counter``; ``--profile`` prints the top of a
 cProfile of the second resumed evaluation.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import pickle
 import pstats
 import sys
 import tempfile
@@ -28,6 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from drey.rules.memo import Memo  # noqa: E402
+from pipelines import store as store_module  # noqa: E402
 from pipelines.assets.rules import MEMO_STATE, _chain_of, _parts_of  # noqa: E402
 from pipelines.evaluation import month_digests, run_rules  # noqa: E402
 from pipelines.settings import EVALUATION_STATE, MESSAGES_STATE  # noqa: E402
@@ -42,6 +45,14 @@ def timed(phases: dict[str, float], name: str, fn: Callable[[], Any]) -> Any:
     return value
 
 
+def _default_dump(tmp: Path, value: Any) -> None:
+    table = {k: v for k, v in store_module._DISPATCH.items() if k not in store_module.FAST_PICKLED}
+    with open(tmp / "d", "wb") as handle:
+        pickler = pickle.Pickler(handle, protocol=pickle.HIGHEST_PROTOCOL)
+        pickler.dispatch_table = table
+        pickler.dump(value)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("warehouse_dir", type=Path)
@@ -52,7 +63,7 @@ def main() -> int:
     store = Store(args.warehouse_dir)
     founder = bytes.fromhex(args.founder)
     phases: dict[str, float] = {}
-    messages = timed(phases, "load saved messages", lambda: store.load_segmented(MESSAGES_STATE))
+    messages = timed(phases, "load saved messages", lambda: store.load_segmented(MESSAGES_STATE) or [])
     insc = timed(phases, "read inscriptions", lambda: store.read("inscriptions"))
     chain = timed(phases, "chain view (blocks, vault ledger)", lambda: _chain_of(store, insc))
     shards = args.shards or args.warehouse_dir.parent / "shards"
@@ -78,6 +89,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Store(Path(tmp))
         timed(phases, "save evaluation", lambda: scratch.save_state(EVALUATION_STATE, evaluation))
+        timed(phases, "load it again", lambda: scratch.load_state(EVALUATION_STATE))
+        # The same, with pickle's default for the classes the store pickles by their fields.
+        timed(phases, "  (default pickling: save)", lambda: _default_dump(Path(tmp), evaluation))
+        timed(
+            phases, "  (default pickling: load)", lambda: pickle.loads(Path(tmp, "d").read_bytes())
+        )
     timed(phases, "month digests", lambda: month_digests(evaluation))
     print(
         f"  messages {len(messages):,}; months {len(evaluation.months)}; final months "

@@ -18,9 +18,11 @@ for Parquet), so a crash never leaves a half-written table and readers see old o
 from __future__ import annotations
 
 import copyreg
+import dataclasses
+import operator
 import os
 import pickle
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -29,6 +31,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from drey.messages import Plan
+from drey.rules import MessageStatus, PositionedMessage, RedistributionRow
 from indexer.faults import crashpoint
 from indexer.shards.writer import fsync_dir, write_parquet_atomic
 from pipelines.segments import INDEX, load_segments, save_segments
@@ -44,6 +48,24 @@ def read_only(mapping: dict[Any, Any]) -> MappingProxyType[Any, Any]:
 
 _DISPATCH = copyreg.dispatch_table.copy()
 _DISPATCH[MappingProxyType] = lambda proxy: (read_only, (dict(proxy),))
+
+# The state's most numerous objects (one status and one positioned message per Drey message,
+# one plan per user and month, one redistribution row per credited user) travel as their
+# class and field values: a slotted dataclass's default pickling calls ``fields()`` for every
+# object, which made saving an evaluation at 100,000 users take 2.9 s instead of 1.2 s. Only
+# frozen classes whose fields are all ``__init__`` arguments and that have no
+# ``__post_init__`` qualify: calling the class rebuilds them exactly
+# (tests/pipelines/test_store.py).
+FAST_PICKLED: tuple[type, ...] = (MessageStatus, RedistributionRow, PositionedMessage, Plan)
+
+
+def _by_fields(cls: type) -> Callable[[Any], tuple[type, tuple[Any, ...]]]:
+    values = operator.attrgetter(*(f.name for f in dataclasses.fields(cls)))
+    return lambda obj: (cls, values(obj))
+
+
+for _cls in FAST_PICKLED:
+    _DISPATCH[_cls] = _by_fields(_cls)
 
 
 @dataclass(frozen=True, slots=True)
