@@ -36,27 +36,74 @@ from pipelines.convert import outpoint_bytes
 NULL_OUTPOINT = bytes(36)
 
 
+_VAULT_COLUMNS = ("txid", "vout", "block_height", "tx_index", "value", "script_pubkey")
+
+
+@dataclass(frozen=True, slots=True)
+class VaultRows:
+    """The engine's vault outputs and the ``vault_outputs`` rows they were made from: a later
+    chain view whose rows start with these keeps their objects (rows only grow at the end
+    until a reorg)."""
+
+    rows: pa.Table
+    outputs: tuple[VaultOutput, ...]
+
+
 def chain_view(
     blocks: pa.Table,
     outputs: pa.Table,
     spends: pa.Table,
     *,
-    first_prevouts: Mapping[str, str],
-) -> ChainView:
-    """The engine's view of the committed chain. ``first_prevouts`` maps a txid (display
-    hex) to its first input's prevout (``txid:vout``) where the shards know it (transactions
-    carrying an inscription); other vault-paying transactions get the null outpoint, which
-    the engine does not read for them (only stake/plan carriers are bound)."""
+    inscriptions: pa.Table,
+    previous: VaultRows | None = None,
+) -> tuple[ChainView, VaultRows]:
+    """The engine's view of the committed chain, and its vault outputs for the next view.
+    A vault output's first prevout comes from ``inscriptions`` (``txid``,
+    ``first_input_prevout``) where the shards know it (transactions carrying an
+    inscription); other vault-paying transactions get the null outpoint, which the engine
+    does not read for them (only stake/plan carriers are bound). ``previous``: the last
+    view's vault outputs, whose objects are kept for the rows that start this table (a
+    transaction's first prevout is fixed by the transaction)."""
     heights = blocks.column("height").to_pylist()
     base = heights[0] if heights else 0
-    # Column lists zipped, not row dicts: this runs over every vault output on every
-    # evaluation (330k at 100,000 users).
-    cols = [
-        outputs.column(c).to_pylist()
-        for c in ("txid", "vout", "block_height", "tx_index", "value", "script_pubkey")
+    vault = _vault_rows(outputs.select(list(_VAULT_COLUMNS)), inscriptions, previous)
+    spent_cols = [
+        spends.column(c).to_pylist() for c in ("spent_txid", "spent_vout", "block_height")
     ]
+    spent = {
+        bytes.fromhex(txid_hex)[::-1] + vout.to_bytes(4, "little"): height
+        for txid_hex, vout, height in zip(*spent_cols, strict=True)
+    }
+    view = ChainView(
+        base_height=base,
+        block_hashes=tuple(bytes.fromhex(h)[::-1] for h in blocks.column("hash").to_pylist()),
+        times=tuple(blocks.column("time").to_pylist()),
+        vault_outputs=vault.outputs,
+        spends=spent,
+    )
+    return view, vault
+
+
+def _vault_rows(rows: pa.Table, inscriptions: pa.Table, previous: VaultRows | None) -> VaultRows:
+    kept = 0
+    if previous is not None and previous.rows.num_rows <= rows.num_rows:
+        head = rows.slice(0, previous.rows.num_rows)
+        if head.schema == previous.rows.schema and head.equals(previous.rows):
+            kept = previous.rows.num_rows
+    new = rows.slice(kept)
+    # Column lists zipped, not row dicts: on a fresh view this runs over every vault output
+    # (330k at 100,000 users).
+    cols = [new.column(c).to_pylist() for c in _VAULT_COLUMNS]
+    carriers = inscriptions.filter(pc.is_in(inscriptions.column("txid"), value_set=new["txid"]))
+    first_prevouts = dict(
+        zip(
+            carriers.column("txid").to_pylist(),
+            carriers.column("first_input_prevout").to_pylist(),
+            strict=True,
+        )
+    )
     scripts: dict[str, bytes] = {}  # a handful of vault scripts, decoded once each
-    vouts = []
+    vouts = list(previous.outputs[:kept]) if previous is not None else []
     for txid_hex, vout, height, tx_index, value, script_hex in zip(*cols, strict=True):
         txid = bytes.fromhex(txid_hex)[::-1]
         prev = first_prevouts.get(txid_hex)
@@ -74,20 +121,7 @@ def chain_view(
                 first_input_prevout=NULL_OUTPOINT if prev is None else outpoint_bytes(prev),
             )
         )
-    spent_cols = [
-        spends.column(c).to_pylist() for c in ("spent_txid", "spent_vout", "block_height")
-    ]
-    spent = {
-        bytes.fromhex(txid_hex)[::-1] + vout.to_bytes(4, "little"): height
-        for txid_hex, vout, height in zip(*spent_cols, strict=True)
-    }
-    return ChainView(
-        base_height=base,
-        block_hashes=tuple(bytes.fromhex(h)[::-1] for h in blocks.column("hash").to_pylist()),
-        times=tuple(blocks.column("time").to_pylist()),
-        vault_outputs=tuple(vouts),
-        spends=spent,
-    )
+    return VaultRows(rows, tuple(vouts))
 
 
 PART_COLUMNS = (

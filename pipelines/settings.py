@@ -165,6 +165,15 @@ class Warehouse(dg.ConfigurableResource):
         index = self.store.save_segmented(name, items, kept=kept)
         self._states().wrote(index, items)
 
+    def remember(self, name: str, value: Any) -> None:
+        """Keep ``value`` in memory only (lost with the process): something a step can rebuild
+        and would rather not."""
+        self._states().remember(name, value)
+
+    def recalled(self, name: str) -> Any:
+        """What :meth:`remember` kept under ``name``, or ``None``."""
+        return self._states().recall(name)
+
     def drop_state(self, name: str) -> None:
         store = self.store
         store.drop_state(name)

@@ -46,6 +46,8 @@ class StateCache:
     """The newest value of each state file, with the stamp it was read or written under."""
 
     entries: dict[Path, tuple[Stamp, Any]] = field(default_factory=dict)
+    # Values kept in memory only (no file): what a step can rebuild, kept to build less.
+    kept: dict[str, Any] = field(default_factory=dict)
     hits: int = 0
     misses: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -75,6 +77,14 @@ class StateCache:
         stamp = file_stamp(path)
         with self._lock:
             self.entries[path] = (stamp, value)
+
+    def remember(self, name: str, value: Any) -> None:
+        with self._lock:
+            self.kept[name] = value
+
+    def recall(self, name: str) -> Any:
+        with self._lock:
+            return self.kept.get(name)
 
     def forget(self, path: Path) -> None:
         with self._lock:

@@ -36,11 +36,11 @@ from pipelines.evaluation import (
 from pipelines.partitions import register_months, remove_months
 from pipelines.settings import EVALUATION_STATE, Warehouse
 from pipelines.sources import read_inscriptions_by_id
-from pipelines.store import Store
 from pipelines.tables import MESSAGE_STATUSES
 
 DIGESTS_STATE = "month_digests"
 MEMO_STATE = "evaluation_memo"
+VAULT_ROWS = "vault_rows"  # in memory only: the last chain view's vault outputs
 
 
 def status_table(evaluation: Evaluation) -> pa.Table:
@@ -87,7 +87,7 @@ def rules_evaluation(
         raise dg.Failure("no founder key configured (DREY_FOUNDER): nothing can be verified")
     messages: list[PositionedMessage] = warehouse.messages()
     insc = store.read("inscriptions")
-    chain = _chain_of(store, insc)
+    chain = _chain_of(warehouse, insc)
     parts = _parts_of(messages, insc, warehouse.shards)
     previous_evaluation = _saved_evaluation(warehouse.evaluation())
     started = time.perf_counter()
@@ -151,21 +151,22 @@ def rules_evaluation(
     yield dg.MaterializeResult(asset_key="message_statuses", metadata=materialized(statuses))
 
 
-def _chain_of(store: Store, insc: pa.Table) -> ChainView:
-    """The rules' view of the committed chain: blocks, the vault ledger, first prevouts."""
+def _chain_of(warehouse: Warehouse, insc: pa.Table) -> ChainView:
+    """The rules' view of the committed chain: blocks, the vault ledger, first prevouts (the
+    last view's vault outputs kept in memory for the rows that did not change)."""
+    store = warehouse.store
     blocks = store.read("blocks")
     if blocks.num_rows == 0:
         raise dg.Failure("no committed blocks yet")
-    prevouts = dict(
-        zip(
-            insc.column("txid").to_pylist(),
-            insc.column("first_input_prevout").to_pylist(),
-            strict=True,
-        )
+    view, vault = chain_view(
+        blocks,
+        store.read("vault_outputs"),
+        store.read("vault_spends"),
+        inscriptions=insc,
+        previous=warehouse.recalled(VAULT_ROWS),
     )
-    return chain_view(
-        blocks, store.read("vault_outputs"), store.read("vault_spends"), first_prevouts=prevouts
-    )
+    warehouse.remember(VAULT_ROWS, vault)
+    return view
 
 
 def _parts_of(
