@@ -103,6 +103,7 @@ class BindingPoint:
     count: int  # stake and plan messages at heights ≤ height
     statuses: tuple[MessageStatus, ...]  # theirs, in chain order
     owners: Mapping[int, bytes]
+    kept: int = 0  # how many of the verdicts came from the point this binding resumed from
 
     def holds(self, bindings: Sequence[PositionedMessage], chain: ChainView) -> bool:
         """Whether ``bindings`` (chain order) start with this point's, on a chain that still
@@ -194,6 +195,7 @@ def bind_stakes_and_plans(
             count=len(bindings),
             statuses=tuple(out),
             owners=MappingProxyType(dict(owners)),
+            kept=start,
         )
     return ledger, out, point
 

@@ -142,6 +142,7 @@ def rules_evaluation(
             "checks_failed": sum(not c.passed for c in evaluation.checks),
             "seconds": round(seconds, 3),
             "resumed_after": resumed or "",
+            "bindings_kept": evaluation.binding.kept if evaluation.binding else 0,
             "share_proofs_verified": verifier.verified,
             "share_proofs_remembered": verifier.remembered,
             "memo_hits": memo.hits,

@@ -163,6 +163,7 @@ def test_a_binding_point_is_resumed_from_while_its_block_holds(builder: Scenario
     resumed = _evaluate(builder, builder.chain(tip), tip, resume_from=doctored)
     assert resumed.status(plan).reason == "bad_signature"  # the kept verdict was used
     assert resumed.binding is not None and resumed.binding.height == tip
+    assert resumed.binding.kept == before.binding.count
     # On a chain without the point's block, every stake and plan is bound again.
     chain, reorged = _reorged(builder, tip - 8)
     again = _evaluate(reorged, chain, tip, resume_from=doctored)
