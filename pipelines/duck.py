@@ -10,10 +10,11 @@ Publishing writes ``.warehouse.duckdb.<pid>.<n>.tmp`` beside the live file with
 1.1–1.4, e.g. Evidence's connector pins 1.4), checks that every view answers,
 checkpoints, detaches, fsyncs and renames it over ``warehouse.duckdb``. When the last
 publication's manifest describes the live file (:mod:`pipelines.published_from`), the
-temporary file is a copy of the live one (it keeps its storage version) with only the tables
-whose Parquet sources changed reloaded, and the verification rows and build_info rewritten. Readers holding the
-old file keep reading it (the rename does not touch open files); the next reader opens the
-new one. The writer never opens the live file, so no reader can block it.
+temporary file is a copy of the live one (it keeps its storage version) with only the
+tables whose Parquet sources changed reloaded, and the verification rows and build_info
+rewritten. Readers holding the old file keep reading it (the rename does not touch open
+files); the next reader opens the new one. The writer never opens the live file, so no
+reader can block it.
 """
 
 from __future__ import annotations
@@ -163,7 +164,7 @@ def publish(
     reloaded = None
     try:
         if previous is not None and previous.reusable(live, basis):
-            # verification holds this run's whole-chain checks: rebuilt every time.
+            # (verification, which holds this run's whole-chain checks, is rebuilt by _fill.)
             reloaded = (*(t for t in previous.changed(digests) if t != "verification"),)
             shutil.copyfile(live, tmp)
             _attach(con, tmp, new=False)

@@ -81,13 +81,7 @@ class Warehouse(dg.ConfigurableResource):
     def settings(self) -> Settings:
         """The resolved settings (read once per resource instance)."""
         if self._settings is None:
-            given = {
-                "shard_root": self.shard_root,
-                "warehouse_dir": self.warehouse_dir,
-                "founder": self.founder,
-                "verify_workers": self.verify_workers,
-                "lock_wait": self.lock_wait,
-            }
+            given = {n: getattr(self, n) for n in CONFIG_FIELDS if n != "config_file"}
             self._settings = load_settings(self.config_file, env=os.environ, overrides=given)
         return self._settings
 
@@ -147,9 +141,6 @@ class Warehouse(dg.ConfigurableResource):
     def messages(self) -> list[Any]:
         """The parsed messages ``parse_drey_messages`` saved, or ``[]``."""
         return self.segmented(MESSAGES_STATE)
-
-    def save_messages(self, messages: list[Any], *, kept: int) -> None:
-        self.save_segmented(MESSAGES_STATE, messages, kept=kept)
 
     def segmented(self, name: str) -> list[Any]:
         """The list ``name`` saved as segments (from memory while its index is unchanged), or

@@ -112,18 +112,20 @@ def parse_rows(
     cache: dict[tuple[Any, ...], Any],
     bodies: dict[str, bytes | None] | None = None,
     placed: dict[Identity, PositionedMessage] | None = None,
+    identities: list[Identity] | None = None,
 ) -> tuple[list[PositionedMessage], int]:
     """The positioned message of each row: the one in ``placed`` for a known identity, else
     built around the cached parse of its content, else parsed (the body from ``bodies``, or
-    the row's own); return them and how many were parsed afresh."""
+    the row's own); return them and how many were parsed afresh. ``identities``: the rows'
+    own, when the caller has them."""
     out: list[PositionedMessage] = []
     fresh = 0
-    for row in rows:
-        known = placed.get(_identity(row)) if placed else None
+    for row, identity in zip(rows, identities or map(_identity, rows), strict=True):
+        known = placed.get(identity) if placed else None
         if known is not None:
             out.append(known)
             continue
-        key = _cache_key(row)
+        key = identity[0]
         message = cache.get(key)
         if message is None:
             message = parse_message(
@@ -261,14 +263,16 @@ def _parse_again(
     # The parse cache is the saved messages under their content keys, not a second copy: a
     # row mined elsewhere (a reorg) keeps its parse, only its place is new.
     cache = {identity[0]: pm.message for identity, pm in placed.items()}
-    unparsed = [r["id"] for r in rows if _cache_key(r) not in cache]
+    unparsed = [r["id"] for r, i in zip(rows, identities, strict=True) if i[0] not in cache]
     bodies = _read_bodies(warehouse, unparsed)
-    messages, fresh = parse_rows(rows, founder=founder, cache=cache, bodies=bodies, placed=placed)
+    messages, fresh = parse_rows(
+        rows, founder=founder, cache=cache, bodies=bodies, placed=placed, identities=identities
+    )
     # Until the new identities are saved, nothing describes the outputs: a crash in between
     # costs a full parse, never outputs misaligned with the saved rows.
     warehouse.drop_state(PARSE_STATE)
     warehouse.save_segmented(ROWS_STATE, identities, kept=_common_prefix(identities, saved_rows))
-    warehouse.save_messages(messages, kept=_common_prefix(messages, previous))
+    warehouse.save_segmented(MESSAGES_STATE, messages, kept=_common_prefix(messages, previous))
     parsed, refused = _tables(store, rows, identities, messages, placed)
     store.write("drey_messages", parsed)
     store.write("quarantine", refused)
