@@ -13,6 +13,8 @@ it, a flag. Lowest first: built-in defaults, the file, the environment, flags::
     founder = "…64 hex…"
     [dagster]
     dagster_home = "/var/lib/drey/dagster"  # environment: DAGSTER_HOME, Dagster's own
+    executor = "multiprocess"               # or "in_process" (the default): pipelines/executor.py
+    max_concurrent_steps = 2                # multiprocess: steps at once (0: one per core)
 
 :func:`load_settings` validates the whole file in one pass: the follower's keys through
 :func:`indexer.follow.config.load_config` (the same validator ``indexer follow`` uses, so the
@@ -32,7 +34,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from indexer.errors import ConfigError
 from indexer.follow.config import (
@@ -72,6 +74,10 @@ def default_dagster_home() -> Path:
 
 
 Kind = Literal["path", "text", "int", "seconds"]
+# in_process: every step of a run in the run's process (state loaded once per run);
+# multiprocess: each step in a process of its own, independent steps at once.
+ExecutorKind = Literal["in_process", "multiprocess"]
+EXECUTOR_KINDS: tuple[ExecutorKind, ...] = get_args(ExecutorKind)
 # The [warehouse] and [dagster] tables: key → kind. The follower's keys are in
 # indexer/follow/config.py (FollowConfig).
 SECTIONS: dict[str, dict[str, Kind]] = {
@@ -81,7 +87,7 @@ SECTIONS: dict[str, dict[str, Kind]] = {
         "verify_workers": "int",
         "lock_wait": "seconds",
     },
-    "dagster": {"dagster_home": "path"},
+    "dagster": {"dagster_home": "path", "executor": "text", "max_concurrent_steps": "int"},
 }
 _KINDS: dict[str, Kind] = {k: v for keys in SECTIONS.values() for k, v in keys.items()}
 # dagster_home's variable is Dagster's own, so `dagster dev` and the daemon agree with us.
@@ -98,9 +104,21 @@ class Settings:
     verify_workers: int = 0  # processes verifying decryption-share proofs; 0: one per core
     lock_wait: float = 600.0  # seconds a run waits for another writer of the store
     dagster_home: Path | None = None
+    # How a run Dagster launches executes its steps (pipelines/executor.py); the main job
+    # always runs in one process.
+    executor: ExecutorKind = "in_process"
+    max_concurrent_steps: int = 0  # multiprocess: steps at once; 0: one per core
 
     def __post_init__(self) -> None:
         founder_key(self.founder)
+        if self.executor not in EXECUTOR_KINDS:
+            raise ConfigurationError(
+                f"executor: {self.executor!r} is not one of {', '.join(EXECUTOR_KINDS)}"
+            )
+        if not 0 <= self.max_concurrent_steps <= 256:
+            raise ConfigurationError(
+                f"max_concurrent_steps: {self.max_concurrent_steps} is out of range (0..256)"
+            )
         if not 0 <= self.verify_workers <= 256:
             raise ConfigurationError(
                 f"verify_workers: {self.verify_workers} is out of range (0..256)"

@@ -6,6 +6,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from pipelines.assets import ASSETS, CHAIN_ASSETS, CHECKS, MONTH_ASSETS
+from pipelines.executor import warehouse_executor
 from pipelines.sensors import (
     CHAIN_JOB,
     FULL_JOB,
@@ -17,13 +18,10 @@ from pipelines.sensors import (
 from pipelines.settings import Warehouse
 from pipelines.state_cache import StateCache
 
-# Steps share the run's process: the month assets of a run reuse one load of the evaluation,
-# and the heavy work (the rules engine, Poseidon, wasmtime) is one step anyway.
-chain_job = dg.define_asset_job(CHAIN_JOB, CHAIN_ASSETS, executor_def=dg.in_process_executor)
-months_job = dg.define_asset_job(MONTHS_JOB, MONTH_ASSETS, executor_def=dg.in_process_executor)
-full_job = dg.define_asset_job(
-    FULL_JOB, dg.AssetSelection.all(), executor_def=dg.in_process_executor
-)
+# The jobs take the definitions' executor, chosen by configuration (pipelines/executor.py).
+chain_job = dg.define_asset_job(CHAIN_JOB, CHAIN_ASSETS)
+months_job = dg.define_asset_job(MONTHS_JOB, MONTH_ASSETS)
+full_job = dg.define_asset_job(FULL_JOB, dg.AssetSelection.all())
 
 
 def build_definitions(warehouse: Warehouse | None = None) -> dg.Definitions:
@@ -40,9 +38,9 @@ def build_definitions(warehouse: Warehouse | None = None) -> dg.Definitions:
         jobs=[chain_job, months_job, full_job],
         sensors=[shards_sensor, months_sensor],
         schedules=[monthly_schedule],
-        # Every run in one process, assets materialized from the UI included: a run then
-        # takes the store's writer lock once (pipelines/writer_lock.py).
-        executor=dg.in_process_executor,
+        # Every run, assets materialized from the UI included, with the executor the
+        # settings name and the store's writer lock held for the whole run.
+        executor=warehouse_executor(warehouse),
         resources={
             "warehouse": warehouse,
             "duckdb": DuckDBResource(database=":memory:"),

@@ -15,6 +15,7 @@ with nothing configured, and ``dagster dev`` from a checkout works on what ``mak
 # makes ``state_cache`` fail validation).
 import contextlib
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +88,8 @@ class Warehouse(dg.ConfigurableResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         """A run holds the store's writer lock from start to end (sensor evaluations, which
-        only read, do not take it)."""
+        only read, do not take it). Under the multiprocess executor the run's process holds
+        it and each step re-enters it by the run's id (:mod:`pipelines.executor`)."""
         run = context.run
         if run is None:
             return
@@ -98,6 +100,7 @@ class Warehouse(dg.ConfigurableResource):
                 holder=f"dagster run {run.run_id} ({run.job_name})",
                 wait=self.settings.lock_wait,
                 log=context.log,
+                run=run.run_id,
             )
         )
         self._lock = stack
@@ -174,6 +177,15 @@ class Warehouse(dg.ConfigurableResource):
         """This resource's configuration with ``cache`` shared by its runs."""
         given = {name: getattr(self, name) for name in CONFIG_FIELDS}
         return Warehouse(**given, state_cache=cache)
+
+    def configured_by(self, run_config: Mapping[str, Any]) -> "Warehouse":
+        """This resource as a run with ``run_config`` sees it: the run's
+        ``resources.warehouse.config`` over these fields (the multiprocess executor's lock
+        must name the store the run's steps write)."""
+        resources = run_config.get("resources") or {}
+        given = (resources.get("warehouse") or {}).get("config") or {}
+        fields = {name: getattr(self, name) for name in CONFIG_FIELDS}
+        return Warehouse(**(fields | {k: v for k, v in given.items() if k in CONFIG_FIELDS}))
 
     def _states(self) -> StateCache:
         """The definitions' cache (:mod:`pipelines.state_cache`), else this run's own."""

@@ -10,6 +10,9 @@ it), the main job for a whole build or tick (spanning its runs).
 Re-entrant per process: the main job holds the lock while its in-process runs take it again.
 A second ``flock`` from the same process would wait on itself, so the holder's pid is kept in
 the file (cleared on release) and a process that finds its own pid there already holds it.
+Re-entrant per run as well: under the multiprocess executor the run's own process holds the
+lock for the whole run (:mod:`pipelines.executor`) and its steps, each a process of its own,
+find their run's id in the file.
 A second writer waits up to ``wait`` seconds, saying once who holds the lock, then gets
 :class:`WarehouseBusyError`.
 """
@@ -39,13 +42,15 @@ def writer_lock(
     holder: str,
     wait: float = 600.0,
     log: logging.Logger | None = None,
+    run: str = "",
 ) -> Iterator[None]:
-    """Hold the writer lock of the store at ``root`` (created if missing) as ``holder``."""
+    """Hold the writer lock of the store at ``root`` (created if missing) as ``holder``; a
+    Dagster run passes its ``run`` id, and a holder of the same run counts as this one."""
     root.mkdir(parents=True, exist_ok=True)
     fd = os.open(root / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
     try:
-        if not _acquire(fd, root, holder=holder, wait=wait, log=log):
-            yield  # this process holds it already (an outer writer_lock)
+        if not _acquire(fd, root, holder=holder, wait=wait, log=log, run=run):
+            yield  # this process or run holds it already (an outer writer_lock)
             return
         try:
             yield
@@ -56,16 +61,18 @@ def writer_lock(
         os.close(fd)
 
 
-def _acquire(fd: int, root: Path, *, holder: str, wait: float, log: logging.Logger | None) -> bool:
-    """True once this call holds the lock; False when this process held it already."""
+def _acquire(
+    fd: int, root: Path, *, holder: str, wait: float, log: logging.Logger | None, run: str
+) -> bool:
+    """True once this call holds the lock; False when this process or run held it already."""
     deadline = time.monotonic() + wait
     said = False
     while True:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            pid, owner = _holder(fd)
-            if pid == os.getpid():
+            pid, owner, owner_run = _holder(fd)
+            if pid == os.getpid() or (run and owner_run == run):
                 return False
             if time.monotonic() >= deadline:
                 raise WarehouseBusyError(
@@ -79,14 +86,17 @@ def _acquire(fd: int, root: Path, *, holder: str, wait: float, log: logging.Logg
             time.sleep(_POLL)
             continue
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n{holder}\n".encode(), 0)
+        run_line = f"{run}\n" if run else ""
+        os.pwrite(fd, f"{os.getpid()}\n{holder}\n{run_line}".encode(), 0)
         return True
 
 
-def _holder(fd: int) -> tuple[int | None, str]:
-    text = os.pread(fd, 512, 0).decode(errors="replace")
-    pid_text, _, owner = text.partition("\n")
+def _holder(fd: int) -> tuple[int | None, str, str]:
+    """The holder's pid, name and run id, as its file says."""
+    lines = os.pread(fd, 1024, 0).decode(errors="replace").split("\n")
+    owner = lines[1].strip() if len(lines) > 1 else ""
+    run = lines[2].strip() if len(lines) > 2 else ""
     try:
-        return int(pid_text), owner.strip()
+        return int(lines[0]), owner, run
     except ValueError:
-        return None, ""
+        return None, "", ""

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
-from pipelines import build_definitions
+from pipelines import build_definitions, duck
 from pipelines.partitions import MONTHS, range_tags
 from pipelines.settings import Warehouse
 
@@ -43,3 +44,16 @@ def make_pipeline(shards: Path, warehouse_dir: Path, founder: bytes) -> Pipeline
         shard_root=str(shards), warehouse_dir=str(warehouse_dir), founder=founder.hex()
     )
     return Pipeline(settings, build_definitions(settings), dg.DagsterInstance.ephemeral())
+
+
+def warehouse_contents(path: Path) -> dict[str, list[tuple]]:
+    """Every table's rows of the published warehouse at ``path`` but build_info's (its build
+    time differs)."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return {
+            t: con.execute(f"SELECT * FROM data.{t} ORDER BY ALL").fetchall()
+            for t in (*duck.LOADED, "verification")
+        }
+    finally:
+        con.close()

@@ -23,7 +23,7 @@ from pipelines.store import Store
 
 from .chainfix import DemoChain
 from .examples import example_queries
-from .harness import Pipeline
+from .harness import Pipeline, warehouse_contents
 
 READER = textwrap.dedent(
     """
@@ -123,18 +123,6 @@ def test_a_warehouse_path_with_quotes_is_a_path_not_sql(
     assert "pwned" not in tables
 
 
-def _contents(path: Path) -> dict[str, list[tuple]]:
-    """Every table's rows but build_info's (its build time differs)."""
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return {
-            t: con.execute(f"SELECT * FROM data.{t} ORDER BY ALL").fetchall()
-            for t in (*duck.LOADED, "verification")
-        }
-    finally:
-        con.close()
-
-
 def _replace_with_same_bytes(path: Path) -> None:
     copy = path.with_name(path.name + ".copy")
     copy.write_bytes(path.read_bytes())
@@ -154,11 +142,11 @@ def test_a_publication_reloads_only_the_tables_whose_sources_changed(
         fewer = _publish(store, 8)
         assert fewer.reloaded == ("blocks",)
         assert fewer.rows["blocks"] == blocks.num_rows - 1
-        reloaded = _contents(store.warehouse)
+        reloaded = warehouse_contents(store.warehouse)
         store.drop_state(PUBLISHED_STATE)  # no manifest: built from nothing
         full = _publish(store, 8)
         assert full.reloaded is None
-        assert _contents(store.warehouse) == reloaded
+        assert warehouse_contents(store.warehouse) == reloaded
         # A source rewritten with the same bytes reloads nothing.
         _replace_with_same_bytes(store.table_path("blocks"))
         assert _publish(store, 9).reloaded == ()

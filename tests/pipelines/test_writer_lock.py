@@ -27,16 +27,17 @@ HOLDER = textwrap.dedent(
     import sys, time
     from pathlib import Path
     from pipelines.writer_lock import writer_lock
-    with writer_lock(Path(sys.argv[1]), holder="a test holder"):
+    run = sys.argv[2] if len(sys.argv) > 2 else ""
+    with writer_lock(Path(sys.argv[1]), holder="a test holder", run=run):
         print("held", flush=True)
         time.sleep(60)
     """
 )
 
 
-def _hold(root: Path) -> subprocess.Popen:
+def _hold(root: Path, run: str = "") -> subprocess.Popen:
     proc = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(root)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", HOLDER, str(root), run], stdout=subprocess.PIPE, text=True
     )
     assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
     return proc
@@ -74,6 +75,25 @@ def test_the_lock_is_reentrant_within_a_process(tmp_path: Path) -> None:
     proc = _hold(tmp_path)  # released by the outer exit: another process can take it
     proc.kill()
     proc.wait(10)
+
+
+def test_a_process_of_the_holders_run_enters_and_another_run_waits(tmp_path: Path) -> None:
+    # The multiprocess executor: the run's process holds the lock, each step (a process of
+    # its own) re-enters it by the run's id; a step of another run is refused.
+    proc = _hold(tmp_path, run="run-1")
+    try:
+        with writer_lock(tmp_path, holder="a step", wait=0.1, run="run-1"):
+            assert "a test holder" in (tmp_path / ".writer.lock").read_text()
+        with (
+            pytest.raises(WarehouseBusyError, match="a test holder"),
+            writer_lock(tmp_path, holder="another run's step", wait=0.3, run="run-2"),
+        ):
+            pass
+        with pytest.raises(WarehouseBusyError), writer_lock(tmp_path, holder="no run", wait=0.3):
+            pass
+    finally:
+        proc.kill()
+        proc.wait(10)
 
 
 def test_a_dagster_run_holds_the_lock_and_waits_for_another_writer(
