@@ -19,6 +19,7 @@ from pathlib import Path
 import dagster as dg
 import psycopg2
 import pytest
+import yaml
 
 from .chainfix import DemoChain
 from .postgres import Postgres, find_bindir
@@ -143,5 +144,36 @@ def test_a_run_on_the_postgres_instance(
         rows = event.asset_materialization.metadata["dagster/row_count"].value
         assert rows == tc.chain.height + 1
         assert set(instance.get_dynamic_partitions("months")) == months
+    finally:
+        instance.dispose()
+
+
+def test_the_docker_deployments_instance_launches_runs_in_containers(
+    postgres: Postgres, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # deploy/docker/dagster.yaml as the daemon of deploy/docker/compose.yaml loads it: its
+    # storage in PostgreSQL, its runs launched by Dagster's DockerRunLauncher with the
+    # environment and volumes the code server has.
+    from dagster_docker import DockerRunLauncher
+
+    url = postgres.create_database("dagster_docker").replace(
+        "postgresql://", "postgresql+psycopg2://"
+    )
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copyfile(REPO / "deploy" / "docker" / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_PG_URL", url)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    instance = dg.DagsterInstance.from_config(str(home))
+    try:
+        launcher = instance.run_launcher
+        assert isinstance(launcher, DockerRunLauncher)
+        assert set(launcher.env_vars) == {"DAGSTER_PG_URL", "DREY_CONFIG"}
+        compose = yaml.safe_load((REPO / "deploy" / "docker" / "compose.yaml").read_text())
+        code_server = compose["services"]["drey-code"]
+        assert launcher.networks == code_server["networks"]
+        assert launcher.container_kwargs["volumes"] == code_server["volumes"]
+        assert set(launcher.env_vars) <= set(code_server["environment"])
+        assert instance.run_coordinator.get_run_queue_config().max_concurrent_runs == 1
     finally:
         instance.dispose()
