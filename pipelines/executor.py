@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
-from pipelines.configuration import EXECUTOR_KINDS, ExecutorKind
+from pipelines.configuration import EXECUTOR_KINDS, ExecutorKind, Settings
 from pipelines.writer_lock import writer_lock
 
 if TYPE_CHECKING:
@@ -70,11 +70,15 @@ _RETRIES = {"retries": {"enabled": {}}}
 
 def warehouse_executor(warehouse: Warehouse) -> dg.ExecutorDefinition:
     """The executor of the definitions whose ``warehouse`` resource is ``warehouse``: its
-    settings name the kind unless a run's config does."""
+    settings, read afresh for each run (a code server outlives a change of ``drey.toml``),
+    name the kind unless a run's config does."""
+
+    def settings() -> Settings:
+        return warehouse.configured_by({}).settings
 
     def kind(config: Mapping[str, Any]) -> ExecutorKind:
         chosen = config.get("kind")
-        return chosen if chosen is not None else warehouse.settings.executor
+        return chosen if chosen is not None else settings().executor
 
     def requirements(config: Mapping[str, Any]) -> Sequence[dg.ExecutorRequirement]:
         if kind(config) == "multiprocess":
@@ -86,7 +90,7 @@ def warehouse_executor(warehouse: Warehouse) -> dg.ExecutorDefinition:
         config = context.executor_config
         if kind(config) == "in_process":
             return _dagster_executor(context, dg.in_process_executor, _RETRIES)
-        steps = config.get("max_concurrent_steps", warehouse.settings.max_concurrent_steps)
+        steps = config.get("max_concurrent_steps", settings().max_concurrent_steps)
         start = {config.get("start_method", "forkserver"): {}}
         inner = _dagster_executor(
             context,

@@ -17,7 +17,9 @@ import pytest
 
 from pipelines.configuration import load_settings
 from pipelines.errors import ConfigurationError
+from pipelines.executor import warehouse_executor
 from pipelines.partitions import MONTHS, range_tags
+from pipelines.settings import Warehouse
 from pipelines.store import Store
 
 from .chainfix import DemoChain
@@ -35,6 +37,17 @@ def test_the_settings_name_the_executor(tmp_path: Path) -> None:
         load_settings(env={"DREY_EXECUTOR": "threads"}, workdir=tmp_path)
     with pytest.raises(ConfigurationError, match="max_concurrent_steps: 999 is out of range"):
         load_settings(env={"DREY_MAX_CONCURRENT_STEPS": "999"}, workdir=tmp_path)
+
+
+def test_the_run_config_overrides_the_settings_and_a_change_of_settings_is_read(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("DREY_EXECUTOR", "multiprocess")
+    executor = warehouse_executor(Warehouse(warehouse_dir=str(tmp_path)))
+    assert executor.get_requirements({}) == dg.multiple_process_executor_requirements()
+    assert executor.get_requirements({"kind": "in_process"}) == []
+    monkeypatch.setenv("DREY_EXECUTOR", "in_process")  # read again, not remembered
+    assert executor.get_requirements({}) == []
 
 
 def _execute(job: str, env: dict[str, str], cwd: Path, tags: dict[str, str] | None = None) -> str:
