@@ -11,6 +11,7 @@ it, a flag. Lowest first: built-in defaults, the file, the environment, flags::
     [warehouse]                             # this module
     warehouse_dir = "/var/lib/drey/warehouse"
     founder = "…64 hex…"
+    publish_url = "s3://analytics/drey"     # optional: a copy of each publication (fsspec)
     [dagster]
     dagster_home = "/var/lib/drey/dagster"  # environment: DAGSTER_HOME, Dagster's own
     executor = "multiprocess"               # or "in_process" (the default): pipelines/executor.py
@@ -45,6 +46,7 @@ from indexer.follow.config import (
     read_config_file,
 )
 from pipelines.errors import ConfigurationError
+from pipelines.remote import filesystem
 
 REPO = Path(__file__).resolve().parents[1]
 _PACKAGE = Path(__file__).resolve().parent
@@ -86,6 +88,7 @@ SECTIONS: dict[str, dict[str, Kind]] = {
         "founder": "text",
         "verify_workers": "int",
         "lock_wait": "seconds",
+        "publish_url": "text",
     },
     "dagster": {"dagster_home": "path", "executor": "text", "max_concurrent_steps": "int"},
 }
@@ -103,6 +106,7 @@ class Settings:
     founder: str = ""  # x-only founder key, 64 hex; empty: no params are valid
     verify_workers: int = 0  # processes verifying decryption-share proofs; 0: one per core
     lock_wait: float = 600.0  # seconds a run waits for another writer of the store
+    publish_url: str = ""  # a copy of each publication there (fsspec URL; pipelines/remote.py)
     dagster_home: Path | None = None
     # How a run Dagster launches executes its steps (pipelines/executor.py); the main job
     # always runs in one process.
@@ -111,6 +115,8 @@ class Settings:
 
     def __post_init__(self) -> None:
         founder_key(self.founder)
+        if self.publish_url:
+            filesystem(self.publish_url)  # the protocol is known and installed
         if self.executor not in EXECUTOR_KINDS:
             raise ConfigurationError(
                 f"executor: {self.executor!r} is not one of {', '.join(EXECUTOR_KINDS)}"

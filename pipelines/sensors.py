@@ -29,8 +29,14 @@ CHAIN_JOB = "chain_job"
 MONTHS_JOB = "months_job"
 FULL_JOB = "full_job"
 WAREHOUSE_KEY = dg.AssetKey("duckdb_warehouse")
-# A publication: the file and its build_info table (one step), then the dashboard over them.
-PUBLICATION = (WAREHOUSE_KEY, dg.AssetKey("build_info"), dg.AssetKey("dashboard"))
+# A publication: the file and its build_info table (one step), then the dashboard over them
+# and the copy at publish_url.
+PUBLICATION = (
+    WAREHOUSE_KEY,
+    dg.AssetKey("build_info"),
+    dg.AssetKey("dashboard"),
+    dg.AssetKey("warehouse_copy"),
+)
 EVALUATION_KEY = dg.AssetKey("rules_evaluation")
 
 

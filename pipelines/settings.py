@@ -38,6 +38,7 @@ CONFIG_FIELDS = (
     "founder",
     "verify_workers",
     "lock_wait",
+    "publish_url",
 )
 
 
@@ -66,6 +67,11 @@ class Warehouse(dg.ConfigurableResource):
     )
     lock_wait: float | None = Field(
         default=None, description="Seconds a run waits for another writer of the store."
+    )
+    publish_url: str | None = Field(
+        default=None,
+        description="An fsspec URL (s3://…, gs://…, file://…) that gets a copy of each "
+        "publication (default: [warehouse] publish_url/DREY_PUBLISH_URL; empty: none).",
     )
 
     state_cache: dg.ResourceDependency[Any] = Field(

@@ -15,6 +15,7 @@ from pipelines.assets.groups import WAREHOUSE
 from pipelines.assets.verification import rules_rows
 from pipelines.dashboard import render_dashboard
 from pipelines.duck import publish
+from pipelines.remote import upload
 from pipelines.settings import Warehouse
 from pipelines.tables import TABLES
 
@@ -95,5 +96,22 @@ def dashboard(warehouse: Warehouse) -> dg.MaterializeResult:
             "pages": len(rendered.pages),
             "seconds": round(rendered.seconds, 3),
             "bytes": sum(p.stat().st_size for p in rendered.pages),
+        }
+    )
+
+
+@dg.asset(group_name=WAREHOUSE, deps=["duckdb_warehouse"], kinds={"duckdb"})
+def warehouse_copy(warehouse: Warehouse) -> dg.MaterializeResult:
+    """A copy of the published warehouse at ``publish_url`` (object storage by URL; see
+    :mod:`pipelines.remote`), replacing the last one whole. Does nothing when it is empty."""
+    url = warehouse.settings.publish_url
+    if not url:
+        return dg.MaterializeResult(metadata={"url": "(no publish_url)"})
+    copied = upload(warehouse.store.warehouse, url)
+    return dg.MaterializeResult(
+        metadata={
+            "url": dg.MetadataValue.url(copied.url),
+            "bytes": copied.bytes,
+            "seconds": round(copied.seconds, 3),
         }
     )
