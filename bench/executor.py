@@ -1,14 +1,16 @@
 """The executors side by side: a full materialization launched the way Dagster launches runs
-(``dagster job execute`` on a persistent instance), in process and multiprocess.
+(``dagster job execute`` on a persistent instance), in process and multiprocess (steps forked
+from a server, or each a fresh interpreter).
 
     uv run python bench/executor.py                        # 12 months × 2,000 users
     uv run python bench/executor.py --users 2000,100000 --steps 2
 
 The devnet is the one ``bench/warehouse.py`` simulates under --workdir (kept and reused); the
-follower writes its shards once. Then, for each executor (``[dagster] executor``), a fresh
-warehouse and instance: the chain job, then every month and the publication as one range.
-Reported per job: wall time, the sum of its steps' own times (what one process would spend in
-them), and the widest overlap of steps; then whether both warehouses hold the same rows.
+follower writes its shards once. Then, for each variant (``[dagster] executor`` and the run
+config's ``start_method``), a fresh warehouse and instance: the chain job, then every month
+and the publication as one range. Reported per job: wall time, the sum of its steps' own times
+(what one process would spend in them), and the widest overlap of steps; then whether every
+variant's warehouse holds the same rows.
 """
 
 from __future__ import annotations
@@ -140,10 +142,10 @@ def main() -> int:
         print(f"{args.months} months × {users:,} users (max_concurrent_steps {args.steps})")
         print(f"{'':18}{'chain_job':>12}{'steps':>9}{'widest':>8}{'months_job':>12}"
               f"{'steps':>9}{'widest':>8}{'total':>9}")  # fmt: skip
-        for kind, r in results.items():
+        for name, r in results.items():
             total = r["chain_s"] + r["months_s"]  # type: ignore[operator]
             print(
-                f"{kind:18}{r['chain_s']:>11.1f}s{r['chain_job_steps_s']:>8.1f}s"
+                f"{name:18}{r['chain_s']:>11.1f}s{r['chain_job_steps_s']:>8.1f}s"
                 f"{r['chain_job_widest']:>8}{r['months_s']:>11.1f}s"
                 f"{r['months_job_steps_s']:>8.1f}s{r['months_job_widest']:>8}{total:>8.1f}s"
             )

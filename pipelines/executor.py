@@ -88,9 +88,10 @@ def warehouse_executor(warehouse: Warehouse) -> dg.ExecutorDefinition:
     @dg.executor(name="warehouse", config_schema=_CONFIG, requirements=requirements)
     def _create(context: dg.InitExecutorContext) -> dg.Executor:
         config = context.executor_config
-        if kind(config) == "in_process":
+        read = settings()  # once for the run: the kind and the steps come from one reading
+        if config.get("kind", read.executor) == "in_process":
             return _dagster_executor(context, dg.in_process_executor, _RETRIES)
-        steps = config.get("max_concurrent_steps", settings().max_concurrent_steps)
+        steps = config.get("max_concurrent_steps", read.max_concurrent_steps)
         start = {config.get("start_method", "forkserver"): {}}
         inner = _dagster_executor(
             context,
