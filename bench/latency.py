@@ -15,7 +15,8 @@ its own follower and shards:
 - ``full``: as ``resume``, but its saved evaluation is removed before every tick, so the walk
   starts from the first month with the memo whole (the product before resume).
 
-``--modes`` picks the sides (default ``resume,cold``).
+``--modes`` picks the sides (default ``resume,cold``); ``--collector`` is every side's
+``[dagster] collector`` (default: the setting's, ``paused``); ``--out`` where the rows go.
 
 For each sample block the replay first submits the blocks before it (both warehouses tick up
 to them, unmeasured), then the block itself. Latency = the follower's commit time after the
@@ -50,6 +51,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from warehouse import devnet_for  # noqa: E402
 
 from devnet.chain import Chain  # noqa: E402
+from pipelines.configuration import COLLECTOR_MODES  # noqa: E402
 from pipelines.definitions import build_definitions  # noqa: E402
 from pipelines.driver.network import (  # noqa: E402
     BackgroundFollower,
@@ -160,12 +162,17 @@ def _published(path: Path, height: int) -> bool:
         con.close()
 
 
-def build_side(mode: str, served: Served, devnet: Devnet, root: Path) -> Side:
+def build_side(
+    mode: str, served: Served, devnet: Devnet, root: Path, collector: str | None
+) -> Side:
     shutil.rmtree(root, ignore_errors=True)
     shards = root / "shards"
     follow_to_tip(served.follow_config(shards, devnet.vault_scripts))
     warehouse = Warehouse(
-        shard_root=str(shards), warehouse_dir=str(root / "warehouse"), founder=devnet.founder
+        shard_root=str(shards),
+        warehouse_dir=str(root / "warehouse"),
+        founder=devnet.founder,
+        collector=collector,
     )
     side = Side(mode, warehouse, build_definitions(warehouse), dg.DagsterInstance.ephemeral())
     side.committed[served.chain.height] = time.perf_counter()  # the shards are at the tip
@@ -190,7 +197,7 @@ def submit(served: Served, blocks: Iterator[bytes], through: int) -> float:
 
 
 def measure(
-    devnet: Devnet, workdir: Path, samples: int, modes: list[str]
+    devnet: Devnet, workdir: Path, samples: int, modes: list[str], collector: str | None = None
 ) -> list[dict[str, object]]:
     """Replay the devnet and time every sample block on every side."""
     chosen = sample_heights(devnet, samples)
@@ -204,7 +211,7 @@ def measure(
             chain.submit_block(next(blocks))
     rows: list[dict[str, object]] = []
     with serve(replay / "devnet") as served:
-        sides = [build_side(m, served, devnet, replay / m) for m in modes]
+        sides = [build_side(m, served, devnet, replay / m, collector) for m in modes]
         try:
             for i, (height, kind) in enumerate(order):
                 submit(served, blocks, height - 1)
@@ -257,6 +264,8 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=5, help="blocks of each kind")
     parser.add_argument("--workdir", type=Path, default=REPO / "var" / "bench")
     parser.add_argument("--modes", default="resume,cold", help=f"any of {', '.join(MODES)}")
+    parser.add_argument("--collector", choices=COLLECTOR_MODES, help="default: the setting's")
+    parser.add_argument("--out", type=Path, help="default: latency_bench.json in the devnet's dir")
     args = parser.parse_args()
     modes = args.modes.split(",")
     if unknown := set(modes) - set(MODES):
@@ -265,10 +274,10 @@ def main() -> int:
     sim = "reused" if simulated is None else f"simulated in {simulated:.0f} s"
     print(f"== {args.months} months × {args.users:,} users (devnet {sim})", flush=True)
     workdir = args.workdir / f"m{args.months}-u{args.users}"
-    rows = measure(devnet, workdir, args.samples, modes)
+    rows = measure(devnet, workdir, args.samples, modes, args.collector)
     for line in summary(rows):
         print(line)
-    out = workdir / "latency_bench.json"
+    out = args.out or workdir / "latency_bench.json"
     out.write_text(json.dumps(rows, indent=1))
     print(f"figures: {out}")
     return 0

@@ -16,6 +16,7 @@ it, a flag. Lowest first: built-in defaults, the file, the environment, flags::
     dagster_home = "/var/lib/drey/dagster"  # environment: DAGSTER_HOME, Dagster's own
     executor = "multiprocess"               # or "in_process" (the default): pipelines/executor.py
     max_concurrent_steps = 2                # multiprocess: steps at once (0: one per core)
+    collector = "paused"                    # or "running": pipelines/collector.py
 
 :func:`load_settings` validates the whole file in one pass: the follower's keys through
 :func:`indexer.follow.config.load_config` (the same validator ``indexer follow`` uses, so the
@@ -80,6 +81,9 @@ Kind = Literal["path", "text", "int", "seconds"]
 # multiprocess: each step in a process of its own, independent steps at once.
 ExecutorKind = Literal["in_process", "multiprocess"]
 EXECUTOR_KINDS: tuple[ExecutorKind, ...] = get_args(ExecutorKind)
+# paused: CPython's cyclic collector off while a run works; running: CPython's default.
+CollectorMode = Literal["paused", "running"]
+COLLECTOR_MODES: tuple[CollectorMode, ...] = get_args(CollectorMode)
 # The [warehouse] and [dagster] tables: key → kind. The follower's keys are in
 # indexer/follow/config.py (FollowConfig).
 SECTIONS: dict[str, dict[str, Kind]] = {
@@ -90,7 +94,12 @@ SECTIONS: dict[str, dict[str, Kind]] = {
         "lock_wait": "seconds",
         "publish_url": "text",
     },
-    "dagster": {"dagster_home": "path", "executor": "text", "max_concurrent_steps": "int"},
+    "dagster": {
+        "dagster_home": "path",
+        "executor": "text",
+        "max_concurrent_steps": "int",
+        "collector": "text",
+    },
 }
 _KINDS: dict[str, Kind] = {k: v for keys in SECTIONS.values() for k, v in keys.items()}
 # dagster_home's variable is Dagster's own, so `dagster dev` and the daemon agree with us.
@@ -112,6 +121,9 @@ class Settings:
     # always runs in one process.
     executor: ExecutorKind = "in_process"
     max_concurrent_steps: int = 0  # multiprocess: steps at once; 0: one per core
+    collector: CollectorMode = (
+        "paused"  # the cyclic collector during a run (pipelines/collector.py)
+    )
 
     def __post_init__(self) -> None:
         founder_key(self.founder)
@@ -120,6 +132,10 @@ class Settings:
         if self.executor not in EXECUTOR_KINDS:
             raise ConfigurationError(
                 f"executor: {self.executor!r} is not one of {', '.join(EXECUTOR_KINDS)}"
+            )
+        if self.collector not in COLLECTOR_MODES:
+            raise ConfigurationError(
+                f"collector: {self.collector!r} is not one of {', '.join(COLLECTOR_MODES)}"
             )
         if not 0 <= self.max_concurrent_steps <= 256:
             raise ConfigurationError(

@@ -22,6 +22,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
+from pipelines.collector import collector_paused
 from pipelines.configuration import Settings, load_settings
 from pipelines.state_cache import StateCache
 from pipelines.store import Store
@@ -39,6 +40,7 @@ CONFIG_FIELDS = (
     "verify_workers",
     "lock_wait",
     "publish_url",
+    "collector",
 )
 
 
@@ -73,6 +75,12 @@ class Warehouse(dg.ConfigurableResource):
         description="An fsspec URL (s3://…, gs://…, file://…) that gets a copy of each "
         "publication (default: [warehouse] publish_url/DREY_PUBLISH_URL; empty: none).",
     )
+    collector: str | None = Field(
+        default=None,
+        description="'paused': Python's cyclic garbage collector off while a run works "
+        "(pipelines/collector.py); 'running': Python's default "
+        "(default: [dagster] collector/DREY_COLLECTOR, else 'paused').",
+    )
 
     state_cache: dg.ResourceDependency[Any] = Field(
         default=None,
@@ -82,7 +90,7 @@ class Warehouse(dg.ConfigurableResource):
 
     _settings: Settings | None = PrivateAttr(default=None)
     _run_states: StateCache | None = PrivateAttr(default=None)
-    _lock: contextlib.ExitStack | None = PrivateAttr(default=None)
+    _run_scope: contextlib.ExitStack | None = PrivateAttr(default=None)
 
     @property
     def settings(self) -> Settings:
@@ -95,7 +103,8 @@ class Warehouse(dg.ConfigurableResource):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         """A run holds the store's writer lock from start to end (sensor evaluations, which
         only read, do not take it). Under the multiprocess executor the run's process holds
-        it and each step re-enters it by the run's id (:mod:`pipelines.executor`)."""
+        it and each step re-enters it by the run's id (:mod:`pipelines.executor`). The cyclic
+        collector is paused as long (``collector``, :mod:`pipelines.collector`)."""
         run = context.run
         if run is None:
             return
@@ -109,12 +118,14 @@ class Warehouse(dg.ConfigurableResource):
                 run=run.run_id,
             )
         )
-        self._lock = stack
+        if self.settings.collector == "paused":
+            stack.enter_context(collector_paused())
+        self._run_scope = stack
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        if self._lock is not None:
-            self._lock.close()
-            self._lock = None
+        if self._run_scope is not None:
+            self._run_scope.close()
+            self._run_scope = None
 
     @property
     def founder_key(self) -> bytes | None:
