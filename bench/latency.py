@@ -13,7 +13,10 @@ its own follower and shards:
 - ``cold``: the same, but the state cache is emptied before every run, as under the Dagster
   daemon, which starts each run in a process of its own (state is unpickled once per run);
 - ``full``: as ``resume``, but its saved evaluation is removed before every tick, so the walk
-  starts from the first month with the memo whole (the product before resume).
+  starts from the first month with the memo whole (the product before resume);
+- ``rebuild``: as ``resume``, but the derived tables' records (``pipelines/derived.py``) are
+  removed before every tick, so every table is built again and every check run again (the
+  product before derived tables were kept).
 
 ``--modes`` picks the sides (default ``resume,cold``); ``--collector`` is every side's
 ``[dagster] collector`` (default: the setting's, ``paused``); ``--out`` where the rows go.
@@ -63,7 +66,7 @@ from pipelines.driver.network import (  # noqa: E402
 from pipelines.driver.runner import Cursors, build_all, tick  # noqa: E402
 from pipelines.settings import EVALUATION_STATE, Warehouse  # noqa: E402
 
-MODES = ("resume", "cold", "full")
+MODES = ("resume", "cold", "full", "rebuild")
 PACKAGE_KINDS = frozenset({"lead", "secondary", "lead_part"})
 
 
@@ -135,6 +138,9 @@ class Side:
         """Tick until the published file shows ``height``; the seconds and step timings."""
         if self.mode == "full":  # every tick: a digest of a resumed month pickles differently
             self.warehouse.store.state_path(EVALUATION_STATE).unlink(missing_ok=True)
+        if self.mode == "rebuild":
+            records = self.warehouse.store.built_from_path("any").parent
+            shutil.rmtree(records, ignore_errors=True)
         started = time.perf_counter()
         steps: dict[str, float] = {}
         cache = self.defs.resources["warehouse"].state_cache

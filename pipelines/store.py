@@ -9,6 +9,8 @@ Layout under ``root``::
                                        engine's evaluation, its memo); never read by analysts
     state/<name>/                      a list saved as segments (the parsed messages:
                                        pipelines/segments.py)
+    state/built_from/<table>           the digest of what a derived table was built from
+                                       (pipelines/derived.py)
     warehouse.duckdb                   the published warehouse (replaced atomically)
 
 Every file is written beside its final name and renamed (``indexer.shards.write_parquet_atomic``
@@ -90,11 +92,36 @@ class Store:
             return self.parquet / f"{table}.parquet"
         return self.parquet / table / f"{month}.parquet"
 
-    def write(self, table: str, data: pa.Table, *, month: str | None = None) -> Path:
+    def write(
+        self, table: str, data: pa.Table, *, month: str | None = None, built_from: str = ""
+    ) -> Path:
+        """Write ``table`` (or its ``month``) atomically. ``built_from``: the digest of its
+        inputs (:mod:`pipelines.derived`), recorded once the table is in place; any earlier
+        record is removed first, so a crash never leaves a digest over a table it did not
+        build."""
+        record = self.built_from_path(table) if month is None else None
+        if record is not None:
+            record.unlink(missing_ok=True)
         path = write_parquet_atomic(data, self.table_path(table, month))
         if month is not None:
             crashpoint("month_written")
+        if record is not None and built_from:
+            self.record_built_from(table, built_from)
         return path
+
+    def built_from_path(self, table: str) -> Path:
+        return self.state / "built_from" / table
+
+    def record_built_from(self, table: str, digest: str) -> None:
+        """Record what ``table``, already in place, was built from."""
+        _write_text(self.built_from_path(table), digest)
+
+    def built_from(self, table: str) -> str | None:
+        """The inputs digest recorded when ``table`` was last written, or ``None``."""
+        try:
+            return self.built_from_path(table).read_text()
+        except FileNotFoundError:
+            return None
 
     def files(self, table: str) -> list[Path]:
         """Every file of ``table``: the single file, or the month files in month order."""
@@ -184,6 +211,14 @@ def _dump(path: Path, value: Any) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _write_text(path: Path, text: str) -> None:
+    """``text`` beside ``path``, renamed over it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def _load(path: Path) -> Any:

@@ -8,13 +8,22 @@ import dagster as dg
 
 from pipelines.assets.catalog import materialized
 from pipelines.assets.groups import CHAIN
+from pipelines.derived import inputs_digest, kept_metadata, must_build
 from pipelines.settings import Warehouse
-from pipelines.sources import read_shard_table
+from pipelines.sources import committed_files, read_shard_table
 
 
-def _copy(warehouse: Warehouse, table: str, order: str) -> dg.MaterializeResult:
+def _copy(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, table: str, order: str
+) -> dg.MaterializeResult:
+    """The shard table, copied again only when its committed files changed (a block without
+    vault outputs or spends commits no file of those tables)."""
+    store = warehouse.store
+    digest = inputs_digest(committed_files(warehouse.shards, table))
+    if not must_build(context.run.job_name, store, table, digest):
+        return dg.MaterializeResult(metadata=kept_metadata(store, table))
     data = read_shard_table(warehouse.shards, table, order=order)
-    warehouse.store.write(table, data)
+    store.write(table, data, built_from=digest)
     return dg.MaterializeResult(metadata=materialized(data))
 
 
@@ -31,15 +40,15 @@ def blocks(warehouse: Warehouse) -> dg.MaterializeResult:
 
 
 @dg.asset(group_name=CHAIN, kinds={"parquet"})
-def vault_outputs(warehouse: Warehouse) -> dg.MaterializeResult:
+def vault_outputs(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """Outputs paying a watched vault script (stakes and deposits once a message binds them)."""
-    return _copy(warehouse, "vault_outputs", "block_height, tx_index, vout")
+    return _copy(context, warehouse, "vault_outputs", "block_height, tx_index, vout")
 
 
 @dg.asset(group_name=CHAIN, kinds={"parquet"})
-def vault_spends(warehouse: Warehouse) -> dg.MaterializeResult:
+def vault_spends(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """Later spends of vault outputs (withdrawals)."""
-    return _copy(warehouse, "vault_spends", "block_height, tx_index, input")
+    return _copy(context, warehouse, "vault_spends", "block_height, tx_index, input")
 
 
 @dg.asset_check(asset=blocks, blocking=True)

@@ -14,8 +14,9 @@ import dagster as dg
 
 from pipelines.assets.catalog import materialized
 from pipelines.assets.groups import CHAIN
+from pipelines.derived import inputs_digest, kept_metadata, must_build, passed_before, record_check
 from pipelines.settings import Warehouse
-from pipelines.sources import read_shard_table
+from pipelines.sources import committed_files, read_shard_table
 
 KEEP_BODY = (
     "(lower(trim(metaprotocol)) like 'drey/%' "
@@ -28,22 +29,36 @@ COLUMNS = (
 
 
 @dg.asset(group_name=CHAIN, kinds={"parquet"})
-def inscriptions(warehouse: Warehouse) -> dg.MaterializeResult:
-    """One row per envelope (ord 0.27), as the shards hold it, bodies only where used."""
+def inscriptions(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    """One row per envelope (ord 0.27), as the shards hold it, bodies only where used; copied
+    again only when the committed inscription files changed."""
+    store = warehouse.store
+    digest = inputs_digest(committed_files(warehouse.shards, "inscriptions"))
+    if not must_build(context.run.job_name, store, "inscriptions", digest):
+        return dg.MaterializeResult(metadata=kept_metadata(store, "inscriptions"))
     data = read_shard_table(
         warehouse.shards,
         "inscriptions",
         columns=COLUMNS,
         order="block_height, tx_index, number_in_tx",
     )
-    warehouse.store.write("inscriptions", data)
+    store.write("inscriptions", data, built_from=digest)
     meta = materialized(data)
     return dg.MaterializeResult(metadata=meta)
 
 
 @dg.asset_check(asset=inscriptions)
-def inscription_ids_unique(warehouse: Warehouse) -> dg.AssetCheckResult:
+def inscription_ids_unique(
+    context: dg.AssetCheckExecutionContext, warehouse: Warehouse
+) -> dg.AssetCheckResult:
     """An inscription id appears once (two rows would mean overlapping shards)."""
-    ids = warehouse.store.read("inscriptions").column("id").to_pylist()
+    store = warehouse.store
+    digest = inputs_digest([store.table_path("inscriptions")])
+    job = context.run.job_name
+    if (before := passed_before(job, store, "inscription_ids_unique", digest)) is not None:
+        return before
+    ids = store.read("inscriptions").column("id").to_pylist()
     dupes = len(ids) - len(set(ids))
-    return dg.AssetCheckResult(passed=dupes == 0, metadata={"duplicates": dupes})
+    result = dg.AssetCheckResult(passed=dupes == 0, metadata={"duplicates": dupes})
+    record_check(store, "inscription_ids_unique", digest, result)
+    return result

@@ -30,6 +30,7 @@ from drey.rules import PositionedMessage
 from pipelines.assets.catalog import materialized
 from pipelines.assets.groups import CHAIN
 from pipelines.convert import hexify, message_json, outpoint_bytes, to_table
+from pipelines.derived import inputs_digest, kept_metadata, must_build, passed_before, record_check
 from pipelines.settings import MESSAGES_STATE, Warehouse
 from pipelines.store import Store
 from pipelines.tables import DREY_MESSAGES, QUARANTINE
@@ -215,6 +216,20 @@ def parse_drey_messages(
     context: dg.AssetExecutionContext, warehouse: Warehouse
 ) -> Iterator[dg.MaterializeResult]:
     store = warehouse.store
+    founder = (warehouse.founder_key or b"").hex()
+    digest = inputs_digest([store.table_path("inscriptions")], extra=[founder])
+    if not must_build(context.run.job_name, store, "drey_messages", digest) and (
+        store.table_path("quarantine").exists()
+    ):
+        # The same inscriptions table: not even the selection is read again.
+        yield dg.MaterializeResult(
+            asset_key="drey_messages",
+            metadata={**kept_metadata(store, "drey_messages"), "parsed_afresh": 0},
+        )
+        yield dg.MaterializeResult(
+            asset_key="quarantine", metadata=kept_metadata(store, "quarantine")
+        )
+        return
     keys = _read_drey_inscriptions(warehouse, KEY_COLUMNS)
     selection = _selection_digest(keys, warehouse.founder_key)
     # What the saved outputs were parsed from: the founder and the selection digest (each
@@ -230,6 +245,7 @@ def parse_drey_messages(
         fresh = 0
     else:
         parsed, refused, fresh = _parse_again(warehouse, keys, parsed_from, selection)
+    store.record_built_from("drey_messages", digest)
     context.log.info(
         f"{keys.num_rows} Drey inscriptions: {parsed.num_rows} parsed, {refused.num_rows} "
         f"quarantined ({fresh} parsed afresh)"
@@ -361,8 +377,21 @@ def _read_drey_inscriptions(warehouse: Warehouse, columns: list[str]) -> pa.Tabl
 
 
 @dg.asset_check(asset="drey_messages", blocking=True, additional_deps=["quarantine"])
-def nothing_dropped(warehouse: Warehouse) -> dg.AssetCheckResult:
+def nothing_dropped(
+    context: dg.AssetCheckExecutionContext, warehouse: Warehouse
+) -> dg.AssetCheckResult:
     """Every selected Drey inscription is in exactly one of drey_messages or quarantine."""
+    store = warehouse.store
+    digest = inputs_digest(map(store.table_path, ("inscriptions", "drey_messages", "quarantine")))
+    job = context.run.job_name
+    if (before := passed_before(job, store, "nothing_dropped", digest)) is not None:
+        return before
+    result = _nothing_dropped(warehouse)
+    record_check(store, "nothing_dropped", digest, result)
+    return result
+
+
+def _nothing_dropped(warehouse: Warehouse) -> dg.AssetCheckResult:
     selected = set(_read_drey_inscriptions(warehouse, ["id"]).column("id").to_pylist())
     parsed = warehouse.store.read("drey_messages").column("id").to_pylist()
     refused = warehouse.store.read("quarantine").column("id").to_pylist()

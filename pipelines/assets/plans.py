@@ -12,7 +12,9 @@ from pipelines.settings import Warehouse
 
 
 @dg.asset(group_name=BOOKKEEPING, deps=BINDING_DEPS, kinds={"duckdb", "parquet"})
-def plans(warehouse: Warehouse, duckdb: DuckDBResource) -> dg.MaterializeResult:
+def plans(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, duckdb: DuckDBResource
+) -> dg.MaterializeResult:
     """Every ``plan`` message (user_id, owner) with its status and, when valid, the deposits
     (vault outputs) it binds and when each was withdrawn."""
-    return bindings(warehouse, duckdb, "plan", "plans")
+    return bindings(context, warehouse, duckdb, "plan", "plans")

@@ -22,6 +22,7 @@ from drey.rules.share_proofs import ShareVerifier
 from pipelines.assets.catalog import materialized
 from pipelines.assets.groups import RULES
 from pipelines.convert import to_table
+from pipelines.derived import kept_metadata
 from pipelines.evaluation import (
     PART_COLUMNS,
     MonthDigests,
@@ -34,13 +35,16 @@ from pipelines.evaluation import (
     run_rules,
 )
 from pipelines.partitions import register_months, remove_months
+from pipelines.sensors import FULL_JOB
 from pipelines.settings import EVALUATION_STATE, Warehouse
 from pipelines.sources import read_inscriptions_by_id
+from pipelines.store import Store
 from pipelines.tables import MESSAGE_STATUSES
 
 DIGESTS_STATE = "month_digests"
 MEMO_STATE = "evaluation_memo"
 VAULT_ROWS = "vault_rows"  # in memory only: the last chain view's vault outputs
+MESSAGE_STATUSES_TABLE = "message_statuses"
 
 
 def status_table(evaluation: Evaluation) -> pa.Table:
@@ -106,7 +110,9 @@ def rules_evaluation(
             resume_from=previous_evaluation,
         )
     seconds = time.perf_counter() - started
+    statuses_written = _write_statuses(context, store, previous_evaluation, evaluation)
     warehouse.save_state(EVALUATION_STATE, evaluation)
+    store.record_built_from(MESSAGE_STATUSES_TABLE, _statuses_token(evaluation))
     resumed = _resumed_after(previous_evaluation, evaluation)
     _save_memo(warehouse, memo, resumed=resumed is not None)
 
@@ -121,8 +127,6 @@ def rules_evaluation(
             store.drop_months(table, set(digests.digests))
     warehouse.save_state(DIGESTS_STATE, digests)
 
-    statuses = status_table(evaluation)
-    store.write("message_statuses", statuses)
     outcomes = {m.month: m.outcome for m in evaluation.months}
     context.log.info(
         f"evaluated {len(messages)} messages to height {evaluation.tip_height} in "
@@ -149,7 +153,41 @@ def rules_evaluation(
             "memo_misses": memo.misses,
         },
     )
-    yield dg.MaterializeResult(asset_key="message_statuses", metadata=materialized(statuses))
+    if statuses_written is None:
+        metadata = kept_metadata(store, MESSAGE_STATUSES_TABLE)
+    else:
+        metadata = materialized(statuses_written)
+    yield dg.MaterializeResult(asset_key=MESSAGE_STATUSES_TABLE, metadata=metadata)
+
+
+def _statuses_token(evaluation: Evaluation) -> str:
+    """Names the saved evaluation whose statuses ``message_statuses`` holds."""
+    return f"statuses of the evaluation at {evaluation.tip_height}"
+
+
+def _write_statuses(
+    context: dg.AssetExecutionContext,
+    store: Store,
+    previous: Evaluation | None,
+    evaluation: Evaluation,
+) -> pa.Table | None:
+    """Write ``message_statuses`` unless it already holds these statuses (then ``None``): the
+    file's record names the saved evaluation it was written from, and that evaluation's
+    statuses equal the new ones (a resumed walk reuses the final months' status objects, so
+    the comparison is mostly by identity). The record is removed before the table is written
+    and written again only once the new evaluation is saved: a crash between leaves no
+    record, and the next run writes the table."""
+    if (
+        previous is not None
+        and context.run.job_name != FULL_JOB
+        and store.built_from(MESSAGE_STATUSES_TABLE) == _statuses_token(previous)
+        and store.table_path(MESSAGE_STATUSES_TABLE).exists()
+        and previous.statuses == evaluation.statuses
+    ):
+        return None
+    statuses = status_table(evaluation)
+    store.write(MESSAGE_STATUSES_TABLE, statuses)
+    return statuses
 
 
 def _chain_of(warehouse: Warehouse, insc: pa.Table) -> ChainView:

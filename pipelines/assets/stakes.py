@@ -13,6 +13,7 @@ from dagster_duckdb import DuckDBResource
 
 from pipelines.assets.catalog import materialized
 from pipelines.assets.groups import BOOKKEEPING
+from pipelines.derived import inputs_digest, kept_metadata, must_build
 from pipelines.settings import Warehouse
 from pipelines.tables import TABLES
 
@@ -35,20 +36,31 @@ order by m.block_height, m.tx_index, m.inscription_index, o.vout
 
 
 def bindings(
-    warehouse: Warehouse, duckdb: DuckDBResource, kind: str, table: str
+    context: dg.AssetExecutionContext,
+    warehouse: Warehouse,
+    duckdb: DuckDBResource,
+    kind: str,
+    table: str,
 ) -> dg.MaterializeResult:
+    """The binding table of ``kind``, built again only when one of its four inputs changed."""
     store = warehouse.store
-    params = {
-        "messages": str(store.table_path("drey_messages")),
-        "statuses": str(store.table_path("message_statuses")),
-        "outputs": str(store.table_path("vault_outputs")),
-        "spends": str(store.table_path("vault_spends")),
-        "kind": kind,
+    inputs = {
+        name: store.table_path(source)
+        for name, source in (
+            ("messages", "drey_messages"),
+            ("statuses", "message_statuses"),
+            ("outputs", "vault_outputs"),
+            ("spends", "vault_spends"),
+        )
     }
+    digest = inputs_digest(inputs.values())
+    if not must_build(context.run.job_name, store, table, digest):
+        return dg.MaterializeResult(metadata=kept_metadata(store, table))
+    params = {name: str(path) for name, path in inputs.items()} | {"kind": kind}
     columns = "* exclude (user_id, owner)" if kind == "stake" else "* exclude (actuary)"
     with duckdb.get_connection() as con:
         data = con.sql(f"select {columns} from ({_BINDING})", params=params).to_arrow_table()
-    store.write(table, data.cast(TABLES[table].schema))
+    store.write(table, data.cast(TABLES[table].schema), built_from=digest)
     return dg.MaterializeResult(metadata=materialized(data))
 
 
@@ -56,6 +68,8 @@ BINDING_DEPS = ["drey_messages", "message_statuses", "vault_outputs", "vault_spe
 
 
 @dg.asset(group_name=BOOKKEEPING, deps=BINDING_DEPS, kinds={"duckdb", "parquet"})
-def stakes(warehouse: Warehouse, duckdb: DuckDBResource) -> dg.MaterializeResult:
+def stakes(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, duckdb: DuckDBResource
+) -> dg.MaterializeResult:
     """Every ``stake`` message with its status and, when valid, the vault outputs it binds."""
-    return bindings(warehouse, duckdb, "stake", "stakes")
+    return bindings(context, warehouse, duckdb, "stake", "stakes")

@@ -85,8 +85,9 @@ class DemoChain:
         for _ in range(n):
             self.mine_day()
 
-    def write_shards(self, root: Path) -> list[int]:
-        """Shards for every block not written yet (one shard per block); return the heights."""
+    def write_shards(self, root: Path, *, skip_empty: bool = False) -> list[int]:
+        """Shards for every block not written yet (one shard per block); return the heights.
+        ``skip_empty``: as the follower commits, no file for a table without rows."""
         heights = list(range(self.written + 1, self.chain.height + 1))
         for h in heights:
             raw = self.chain.read_block(self.chain.hash_at(h))
@@ -95,7 +96,10 @@ class DemoChain:
                 self.unspent.discard(outpoint_key(spend.spent_txid, spend.spent_vout))
             for out in scanned.vault_outputs:
                 self.unspent.add(outpoint_key(out.txid, out.vout))
-            write_shard(tables_for_blocks([(h, scanned)]), root, name=f"{h:09d}")
+            tables = tables_for_blocks([(h, scanned)])
+            if skip_empty:
+                tables = {name: data for name, data in tables.items() if data.num_rows}
+            write_shard(tables, root, name=f"{h:09d}")
         self.written = self.chain.height
         return heights
 
