@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO))
 
 from drey.rules.memo import Memo  # noqa: E402
 from pipelines import store as store_module  # noqa: E402
-from pipelines.assets.rules import MEMO_STATE, _chain_of, _parts_of  # noqa: E402
+from pipelines.assets.rules import CARRIER_COLUMNS, MEMO_STATE, _chain_of, _parts_of  # noqa: E402
 from pipelines.evaluation import month_digests, run_rules  # noqa: E402
 from pipelines.settings import (  # noqa: E402
     EVALUATION_STATE,
@@ -72,14 +72,18 @@ def main() -> int:
     messages = timed(
         phases, "load saved messages", lambda: store.load_segmented(MESSAGES_STATE) or []
     )
-    insc = timed(phases, "read inscriptions", lambda: store.read("inscriptions"))
+    insc = timed(
+        phases,
+        "read inscriptions (carriers' columns)",
+        lambda: store.read("inscriptions", columns=CARRIER_COLUMNS),
+    )
     warehouse = Warehouse(warehouse_dir=str(args.warehouse_dir), founder=args.founder)
     warehouse = warehouse.with_state_cache(StateCache())
     chain = timed(phases, "chain view (blocks, vault ledger)", lambda: _chain_of(warehouse, insc))
     # The next tick's case: the vault outputs of this view kept in memory.
     timed(phases, "chain view again (vault outputs kept)", lambda: _chain_of(warehouse, insc))
     shards = args.shards or args.warehouse_dir.parent / "shards"
-    parts = timed(phases, "formula and circuit parts", lambda: _parts_of(messages, insc, shards))
+    parts = timed(phases, "formula and circuit parts", lambda: _parts_of(messages, store, shards))
     previous = timed(phases, "load saved evaluation", lambda: store.load_state(EVALUATION_STATE))
     entries = timed(phases, "load memo", lambda: store.load_state(MEMO_STATE) or {})
 

@@ -130,21 +130,15 @@ PART_COLUMNS = (
 )  # fmt: skip
 
 
-def formula_parts(
-    messages: Sequence[PositionedMessage], inscriptions: pa.Table
-) -> list[FormulaPartInscription]:
-    """The inscriptions named as parts by any parsed formula manifest, with the fields the
-    engine checks (content type, encoding, delegate, metaprotocol, body)."""
-    wanted = {
-        part
-        for pm in messages
-        if isinstance(pm.message, FormulaManifest)
-        for part in pm.message.parts
-    }
-    if not wanted:
-        return []
-    return part_inscriptions(
-        inscriptions.filter(pc.is_in(inscriptions["id"], pa.array(sorted(wanted))))
+def formula_part_ids(messages: Sequence[PositionedMessage]) -> list[str]:
+    """The inscriptions any parsed formula manifest names as parts."""
+    return sorted(
+        {
+            part
+            for pm in messages
+            if isinstance(pm.message, FormulaManifest)
+            for part in pm.message.parts
+        }
     )
 
 

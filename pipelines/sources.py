@@ -84,6 +84,22 @@ def read_shard_table(
         con.close()
 
 
+def read_by_inscription_id(path: Path, ids: Sequence[str], *, columns: Sequence[str]) -> pa.Table:
+    """The rows of the Parquet file ``path`` (a table with an ``id`` column of inscription
+    ids) with these ids, ``columns`` only: DuckDB reads the ids first and the other columns
+    (bodies) only where one matches."""
+    wanted = [i for i in ids if _INSCRIPTION_ID.fullmatch(i)]
+    con = duckdb.connect()
+    try:
+        return con.sql(
+            f"select {', '.join(columns)} from read_parquet($path) where id in "
+            "(select unnest($ids::varchar[])) order by block_height",
+            params={"path": str(path), "ids": wanted},
+        ).to_arrow_table()
+    finally:
+        con.close()
+
+
 def read_inscriptions_by_id(root: Path, ids: Sequence[str], *, columns: Sequence[str]) -> pa.Table:
     """The shards' inscriptions with these ids (bodies included, whatever their content type),
     in chain order: for the files a manifest names whose bodies the warehouse does not keep."""

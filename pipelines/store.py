@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 
 from drey.messages import Plan
 from drey.rules import MessageStatus, PositionedMessage, RedistributionRow
+from drey.rules.ledger import BindingPoint
 from indexer.faults import crashpoint
 from indexer.shards.writer import fsync_dir, write_parquet_atomic
 from pipelines.segments import INDEX, load_segments, save_segments
@@ -68,6 +69,13 @@ def _by_fields(cls: type) -> Callable[[Any], tuple[type, tuple[Any, ...]]]:
 
 for _cls in FAST_PICKLED:
     _DISPATCH[_cls] = _by_fields(_cls)
+
+# A binding point's ledger (every bound holding: 330,000 at 100,000 users) is what the next
+# binding resumes from in memory; a point read back from a file reads the holdings again.
+_POINT_FIELDS = operator.attrgetter(
+    *(f.name for f in dataclasses.fields(BindingPoint) if f.name != "ledger")
+)
+_DISPATCH[BindingPoint] = lambda point: (BindingPoint, _POINT_FIELDS(point))
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,13 +147,18 @@ class Store:
     def months_of(self, table: str) -> list[str]:
         return [p.stem for p in sorted((self.parquet / table).glob("*.parquet"))]
 
-    def read(self, table: str, *, month: str | None = None) -> pa.Table:
+    def read(
+        self, table: str, *, month: str | None = None, columns: Sequence[str] | None = None
+    ) -> pa.Table:
+        """``table`` (or its ``month``), ``columns`` only when given."""
+        cols = list(columns) if columns is not None else None
         if month is not None:
-            return pq.read_table(self.table_path(table, month))
+            return pq.read_table(self.table_path(table, month), columns=cols)
         files = self.files(table)
         if not files:
             raise FileNotFoundError(f"table {table!r} has no Parquet file under {self.parquet}")
-        return pa.concat_tables([pq.read_table(f) for f in files], promote_options="default")
+        parts = [pq.read_table(f, columns=cols) for f in files]
+        return pa.concat_tables(parts, promote_options="default")
 
     def drop_months(self, table: str, keep: set[str]) -> list[str]:
         """Delete month files of ``table`` whose month is not in ``keep`` (a reorg can take a

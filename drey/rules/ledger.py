@@ -18,8 +18,9 @@ later block can add) are read again for the kept bindings.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import TypeVar
 
 from drey.formula.reference import FormulaRow
 from drey.messages import Plan, ResolvedParams, Stake
@@ -104,6 +105,10 @@ class BindingPoint:
     statuses: tuple[MessageStatus, ...]  # theirs, in chain order
     owners: Mapping[int, bytes]
     kept: int = 0  # how many of the verdicts came from the point this binding resumed from
+    # The ledger at ``height``: a later binding takes its holdings and applies the spends
+    # above ``height`` instead of reading every binding's outputs again. Not compared, and not
+    # saved with the point (a point read back from a file reads the outputs again).
+    ledger: Ledger | None = field(default=None, compare=False, repr=False)
 
     def holds(self, bindings: Sequence[PositionedMessage], chain: ChainView) -> bool:
         """Whether ``bindings`` (chain order) start with this point's, on a chain that still
@@ -141,8 +146,8 @@ def bind_stakes_and_plans(
     statuses and the point at ``tip`` (``None`` without first params).
     """
     bindings = [pm for pm in messages if isinstance(pm.message, Stake | Plan)]
-    stakes: dict[bytes, list[Holding]] = {}
-    deposits: dict[int, list[Holding]] = {}
+    stakes: dict[bytes, Sequence[Holding]] = {}
+    deposits: dict[int, Sequence[Holding]] = {}
     owners: dict[int, bytes] = {}
     out: list[MessageStatus] = []
     vaults = _Vaults(params_at)
@@ -154,10 +159,17 @@ def bind_stakes_and_plans(
     ):
         owners = dict(resume.owners)
         out = list(resume.statuses)
-        for pm, status in zip(bindings, resume.statuses, strict=False):
-            if status.status == "valid":
-                _hold(pm, _vault_holdings(pm, chain, vault=vaults(pm.height), tip=tip),
-                      stakes=stakes, deposits=deposits)  # fmt: skip
+        # A point unpickled from before points kept a ledger has no such slot set.
+        kept_ledger: Ledger | None = getattr(resume, "ledger", None)
+        if kept_ledger is not None:
+            spent = _spends_between(chain, after=resume.height, tip=tip)
+            stakes = _respent(kept_ledger.stakes, spent)
+            deposits = _respent(kept_ledger.deposits, spent)
+        else:
+            for pm, status in zip(bindings, resume.statuses, strict=False):
+                if status.status == "valid":
+                    _hold(pm, _vault_holdings(pm, chain, vault=vaults(pm.height), tip=tip),
+                          stakes=stakes, deposits=deposits)  # fmt: skip
     start = len(out)
     # One transaction's bindings share its height: all of them are kept, or none.
     per_tx: dict[bytes, int] = {}
@@ -196,8 +208,33 @@ def bind_stakes_and_plans(
             statuses=tuple(out),
             owners=MappingProxyType(dict(owners)),
             kept=start,
+            ledger=ledger,
         )
     return ledger, out, point
+
+
+def _spends_between(chain: ChainView, *, after: int, tip: int) -> Mapping[bytes, int]:
+    """The spends mined at heights after … tip (a resumed ledger's holdings know the rest)."""
+    return {outpoint: h for outpoint, h in chain.spends.items() if after < h <= tip}
+
+
+def _respent(
+    holdings: Mapping[_Owner, tuple[Holding, ...]], spent: Mapping[bytes, int]
+) -> dict[_Owner, Sequence[Holding]]:
+    """``holdings`` with the outputs in ``spent`` marked spent at its height (the owners with
+    none of them keep their tuples)."""
+    out: dict[_Owner, Sequence[Holding]] = dict(holdings)
+    if not spent:
+        return out
+    for owner, held in holdings.items():
+        if any(h.outpoint in spent for h in held):
+            out[owner] = tuple(
+                Holding(h.outpoint, h.height, h.value, spent[h.outpoint])
+                if h.outpoint in spent
+                else h
+                for h in held
+            )
+    return out
 
 
 class _Vaults:
@@ -221,19 +258,33 @@ class _Vaults:
         return known[1]
 
 
+_Owner = TypeVar("_Owner", bytes, int)  # an actuary's key, a user's id
+
+
 def _hold(
     pm: PositionedMessage,
     holdings: list[Holding],
     *,
-    stakes: dict[bytes, list[Holding]],
-    deposits: dict[int, list[Holding]],
+    stakes: dict[bytes, Sequence[Holding]],
+    deposits: dict[int, Sequence[Holding]],
 ) -> None:
     msg = pm.message
     if isinstance(msg, Stake):
-        stakes.setdefault(msg.actuary, []).extend(holdings)
+        _extend(stakes, msg.actuary, holdings)
     else:
         assert isinstance(msg, Plan)
-        deposits.setdefault(msg.user_id, []).extend(holdings)
+        _extend(deposits, msg.user_id, holdings)
+
+
+def _extend(
+    by_owner: dict[_Owner, Sequence[Holding]], owner: _Owner, holdings: list[Holding]
+) -> None:
+    """Append to the owner's list (a resumed ledger's tuple becomes a list the first time)."""
+    held = by_owner.get(owner)
+    if isinstance(held, list):
+        held.extend(holdings)
+    else:
+        by_owner[owner] = [*(held or ()), *holdings]
 
 
 def binding_refusal(

@@ -218,8 +218,14 @@ def parse_drey_messages(
     store = warehouse.store
     founder = (warehouse.founder_key or b"").hex()
     digest = inputs_digest([store.table_path("inscriptions")], extra=[founder])
-    if not must_build(context.run.job_name, store, "drey_messages", digest) and (
-        store.table_path("quarantine").exists()
+    # Everything the step leaves: its tables, the saved messages and what they were parsed from.
+    outputs = [
+        store.segmented_index(MESSAGES_STATE),
+        store.state_path(PARSE_STATE),
+        *map(store.table_path, ("drey_messages", "quarantine")),
+    ]
+    if not must_build(context.run.job_name, store, "drey_messages", digest) and all(
+        p.exists() for p in outputs
     ):
         # The same inscriptions table: not even the selection is read again.
         yield dg.MaterializeResult(
@@ -235,10 +241,6 @@ def parse_drey_messages(
     # What the saved outputs were parsed from: the founder and the selection digest (each
     # row's identity, in the order of the saved messages, is the list ROWS_STATE).
     parsed_from = warehouse.state(PARSE_STATE, {})
-    outputs = [
-        store.segmented_index(MESSAGES_STATE),
-        *map(store.table_path, ("drey_messages", "quarantine")),
-    ]
     if parsed_from.get("selection") == selection and all(p.exists() for p in outputs):
         # The same inscriptions at the same places: the outputs would be rewritten identically.
         parsed, refused = store.read("drey_messages"), store.read("quarantine")

@@ -28,7 +28,7 @@ from pipelines.evaluation import (
     MonthDigests,
     chain_view,
     circuit_part_ids,
-    formula_parts,
+    formula_part_ids,
     month_digests,
     month_keys,
     part_inscriptions,
@@ -37,7 +37,7 @@ from pipelines.evaluation import (
 from pipelines.partitions import register_months, remove_months
 from pipelines.sensors import FULL_JOB
 from pipelines.settings import EVALUATION_STATE, Warehouse
-from pipelines.sources import read_inscriptions_by_id
+from pipelines.sources import read_by_inscription_id, read_inscriptions_by_id
 from pipelines.store import Store
 from pipelines.tables import MESSAGE_STATUSES
 
@@ -45,6 +45,7 @@ DIGESTS_STATE = "month_digests"
 MEMO_STATE = "evaluation_memo"
 VAULT_ROWS = "vault_rows"  # in memory only: the last chain view's vault outputs
 MESSAGE_STATUSES_TABLE = "message_statuses"
+CARRIER_COLUMNS = ("txid", "first_input_prevout")  # what the chain view reads of inscriptions
 
 
 def status_table(evaluation: Evaluation) -> pa.Table:
@@ -90,9 +91,10 @@ def rules_evaluation(
     if founder is None:
         raise dg.Failure("no founder key configured (DREY_FOUNDER): nothing can be verified")
     messages: list[PositionedMessage] = warehouse.messages()
-    insc = store.read("inscriptions")
-    chain = _chain_of(warehouse, insc)
-    parts = _parts_of(messages, insc, warehouse.shards)
+    # The carriers' first prevouts only: the bodies are read for the formula parts alone.
+    carriers = store.read("inscriptions", columns=CARRIER_COLUMNS)
+    chain = _chain_of(warehouse, carriers)
+    parts = _parts_of(messages, store, warehouse.shards)
     previous_evaluation = _saved_evaluation(warehouse.evaluation())
     started = time.perf_counter()
     # Pure results are kept between runs (share-proof verdicts, plan signatures, formula runs,
@@ -190,7 +192,7 @@ def _write_statuses(
     return statuses
 
 
-def _chain_of(warehouse: Warehouse, insc: pa.Table) -> ChainView:
+def _chain_of(warehouse: Warehouse, carriers: pa.Table) -> ChainView:
     """The rules' view of the committed chain: blocks, the vault ledger, first prevouts (the
     last view's vault outputs kept in memory for the rows that did not change)."""
     store = warehouse.store
@@ -201,7 +203,7 @@ def _chain_of(warehouse: Warehouse, insc: pa.Table) -> ChainView:
         blocks,
         store.read("vault_outputs"),
         store.read("vault_spends"),
-        inscriptions=insc,
+        inscriptions=carriers,
         previous=warehouse.recalled(VAULT_ROWS),
     )
     warehouse.remember(VAULT_ROWS, vault)
@@ -209,13 +211,17 @@ def _chain_of(warehouse: Warehouse, insc: pa.Table) -> ChainView:
 
 
 def _parts_of(
-    messages: list[PositionedMessage], insc: pa.Table, shards: Path
+    messages: list[PositionedMessage], store: Store, shards: Path
 ) -> list[FormulaPartInscription]:
-    """The non-Drey inscriptions manifests name: formula parts, and circuits' verifying keys
-    (read from the shards, whose bodies the warehouse tables do not keep)."""
+    """The non-Drey inscriptions manifests name: formula parts (whose bodies the warehouse's
+    inscriptions keep), and circuits' verifying keys (read from the shards, whose bodies the
+    warehouse tables do not keep)."""
+    named = read_by_inscription_id(
+        store.table_path("inscriptions"), formula_part_ids(messages), columns=PART_COLUMNS
+    )
     vk_ids = circuit_part_ids(messages, files=("vk",))
     vks = read_inscriptions_by_id(shards, vk_ids, columns=PART_COLUMNS)
-    return formula_parts(messages, insc) + part_inscriptions(vks)
+    return part_inscriptions(named) + part_inscriptions(vks)
 
 
 def _save_memo(warehouse: Warehouse, memo: Memo, *, resumed: bool) -> None:

@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import pytest
 
+from drey.messages import Plan
 from drey.rules import Evaluation, evaluate
 from drey.rules.inputs import ChainView
 from drey.rules.memo import Memo
@@ -169,3 +170,34 @@ def test_a_binding_point_is_resumed_from_while_its_block_holds(builder: Scenario
     again = _evaluate(reorged, chain, tip, resume_from=doctored)
     assert again == _evaluate(reorged, chain, tip, resume_from=None)
     assert again.status(plan).status == "valid"
+
+
+def test_a_resumed_ledger_takes_the_spends_above_its_point(builder: ScenarioBuilder) -> None:
+    """The binding point's ledger (in memory) is resumed from: a withdrawal mined above the
+    point is marked spent, as a binding of every message finds it, and a point without its
+    ledger (read back from a file) reads every holding again to the same answer."""
+    _played(builder)
+    tip = builder.tip
+    before = _evaluate(builder, builder.chain(tip), tip, resume_from=None)
+    assert before.binding is not None and before.binding.ledger is not None
+    plan = next(
+        pm
+        for pm in builder.messages
+        if isinstance(pm.message, Plan) and before.status(pm.inscription_id).status == "valid"
+    )
+    assert isinstance(plan.message, Plan)
+    builder.withdraw(plan, tip + 3)
+    builder.extend_to(tip + 5)
+    chain = builder.chain()
+    full = _evaluate(builder, chain, builder.tip, resume_from=None)
+    resumed = _evaluate(builder, chain, builder.tip, resume_from=before)
+    assert resumed == full
+    assert resumed.binding is not None and full.binding is not None
+    assert resumed.binding.ledger == full.binding.ledger
+    user = plan.message.user_id
+    assert resumed.binding.ledger is not None
+    assert resumed.binding.ledger.deposits[user][0].spent == tip + 3
+    bare = replace(before, binding=replace(before.binding, ledger=None))
+    again = _evaluate(builder, chain, builder.tip, resume_from=bare)
+    assert again == full and again.binding is not None
+    assert again.binding.ledger == full.binding.ledger
