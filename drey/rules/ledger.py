@@ -280,7 +280,7 @@ def _extend(
     by_owner: dict[_Owner, Sequence[Holding]], owner: _Owner, holdings: list[Holding]
 ) -> None:
     """Append to the owner's list (a resumed ledger's tuple becomes a list the first time)."""
-    held = by_owner.get(owner)
+    held: Sequence[Holding] | None = by_owner.get(owner)
     if isinstance(held, list):
         held.extend(holdings)
     else:
