@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -35,7 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from executor import rows, shards_for  # noqa: E402
+from executor import fresh_instance, rows, shards_for  # noqa: E402
 from warehouse import devnet_for  # noqa: E402
 
 from pipelines.driver.network import Devnet  # noqa: E402
@@ -62,19 +61,9 @@ def timed_process(command: list[str], *, env: dict[str, str], cwd: Path) -> tupl
 
 def full_build(setting: str, shards: Path, devnet: Devnet, root: Path) -> dict[str, object]:
     """The chain job, then every month and the publication, with ``collector = setting``."""
-    shutil.rmtree(root, ignore_errors=True)
-    home = root / "dagster_home"
-    home.mkdir(parents=True)
-    shutil.copyfile(REPO / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
-    config = root / "drey.toml"
-    config.write_text(
-        f'shard_root = "{shards}"\n[warehouse]\nwarehouse_dir = "{root / "warehouse"}"\n'
-        f'founder = "{devnet.founder}"\n[dagster]\ncollector = "{setting}"\n'
-    )
-    env = {**os.environ, "DAGSTER_HOME": str(home), "DREY_CONFIG": str(config)}
+    env = fresh_instance(root, shards, devnet, f'collector = "{setting}"\n')
     dagster = [str(Path(sys.executable).parent / "dagster"), "job", "execute", "-m", "pipelines"]
     chain_s, chain_mb = timed_process([*dagster, "-j", "chain_job"], env=env, cwd=root)
-    os.environ["DAGSTER_HOME"] = str(home)
     with dg.DagsterInstance.get() as instance:
         months = instance.get_dynamic_partitions(MONTHS.name)
     tags = ["--tags", json.dumps(range_tags(months))]

@@ -83,10 +83,10 @@ def step_figures(instance: dg.DagsterInstance, run_id: str) -> tuple[float, int]
     return busy, widest
 
 
-def build(
-    variant: tuple[str, str | None], shards: Path, devnet: Devnet, root: Path, steps: int
-) -> dict[str, object]:
-    kind, start = variant
+def fresh_instance(root: Path, shards: Path, devnet: Devnet, dagster: str) -> dict[str, str]:
+    """A fresh warehouse and persistent instance under ``root``, its ``drey.toml`` with the
+    ``[dagster]`` lines ``dagster``; the environment its commands run in (this process's
+    ``DAGSTER_HOME`` is set to the instance too, to read its partitions)."""
     shutil.rmtree(root, ignore_errors=True)
     home = root / "dagster_home"
     home.mkdir(parents=True)
@@ -94,12 +94,19 @@ def build(
     config = root / "drey.toml"
     config.write_text(
         f'shard_root = "{shards}"\n[warehouse]\nwarehouse_dir = "{root / "warehouse"}"\n'
-        f'founder = "{devnet.founder}"\n'
-        f'[dagster]\nexecutor = "{kind}"\nmax_concurrent_steps = {steps}\n'
+        f'founder = "{devnet.founder}"\n[dagster]\n{dagster}'
     )
-    env = {**os.environ, "DAGSTER_HOME": str(home), "DREY_CONFIG": str(config)}
-    out: dict[str, object] = {"chain_s": run_job("chain_job", env, root, None, start)}
     os.environ["DAGSTER_HOME"] = str(home)
+    return {**os.environ, "DREY_CONFIG": str(config)}
+
+
+def build(
+    variant: tuple[str, str | None], shards: Path, devnet: Devnet, root: Path, steps: int
+) -> dict[str, object]:
+    kind, start = variant
+    dagster = f'executor = "{kind}"\nmax_concurrent_steps = {steps}\n'
+    env = fresh_instance(root, shards, devnet, dagster)
+    out: dict[str, object] = {"chain_s": run_job("chain_job", env, root, None, start)}
     with dg.DagsterInstance.get() as instance:
         months = instance.get_dynamic_partitions(MONTHS.name)
     out["months_s"] = run_job("months_job", env, root, range_tags(months), start)
