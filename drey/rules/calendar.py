@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import calendar as _calendar
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from drey.messages.fields import is_month
 from drey.rules.inputs import ChainView, RulesInputError
@@ -20,6 +20,7 @@ from drey.rules.inputs import ChainView, RulesInputError
 __all__ = [
     "Snapshots",
     "add_months",
+    "extend_snapshots",
     "month_end_timestamp",
     "month_index",
     "months_between",
@@ -122,11 +123,18 @@ def snapshot_heights(chain: ChainView, *, first_month: str, base: int, tip: int)
     One pass over the heights (each MTP sorts 11 times); months whose end MTP reaches in the
     same block get consecutive snapshots (S_M = S_{M−1} + 1 at the earliest).
     """
+    none_yet = Snapshots(first_month=first_month, base=base, heights=())
+    return extend_snapshots(chain, none_yet, after=base, tip=tip)
+
+
+def extend_snapshots(chain: ChainView, known: Snapshots, *, after: int, tip: int) -> Snapshots:
+    """``known`` (every S_M ≤ ``after``) with the snapshots at heights ``after + 1`` … ``tip``:
+    the scan of :func:`snapshot_heights` continued from where it stopped."""
     tip = min(tip, chain.tip)
-    heights: list[int] = []
-    month = first_month
+    heights = list(known.heights)
+    month = add_months(known.first_month, len(heights))
     target = month_end_timestamp(month)
-    h = base + 1
+    h = after + 1
     times = chain.times
     b = chain.base_height
     while h <= tip:
@@ -137,4 +145,4 @@ def snapshot_heights(chain: ChainView, *, first_month: str, base: int, tip: int)
             month = next_month(month)
             target = month_end_timestamp(month)
         h += 1
-    return Snapshots(first_month=first_month, base=base, heights=tuple(heights))
+    return replace(known, heights=tuple(heights))

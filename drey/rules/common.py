@@ -1,13 +1,15 @@
-"""Small helpers shared by the rule modules: status rows for messages."""
+"""Small helpers shared by the rule modules: status rows for messages, the tip's clock."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from drey.messages import Quarantine
 from drey.rules.inputs import PositionedMessage
 from drey.rules.reasons import Status
 from drey.rules.results import MessageStatus
 
-__all__ = ["verdict"]
+__all__ = ["Clock", "verdict"]
 
 
 def verdict(
@@ -32,3 +34,26 @@ def verdict(
         reason=reason,
         detail=detail,
     )
+
+
+@dataclass(slots=True)
+class Clock:
+    """The tip, and the lowest height above it that a rule asked about.
+
+    Every rule that depends on the chain's growth asks :meth:`reached` whether a height is at
+    or below the tip; a height it is not is remembered. The lowest such height,
+    :attr:`waiting_for`, is the first tip at which some rule could read differently: every tip
+    below it, on the same chain with no new message and no vault activity, gives the same
+    evaluation (``drey.rules.advance``). One clock lives for one evaluation.
+    """
+
+    tip: int
+    waiting_for: int | None = None
+
+    def reached(self, height: int) -> bool:
+        """Whether ``height`` is at or below the tip (a height above it is remembered)."""
+        if height <= self.tip:
+            return True
+        if self.waiting_for is None or height < self.waiting_for:
+            self.waiting_for = height
+        return False

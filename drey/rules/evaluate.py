@@ -34,9 +34,10 @@ from drey.messages import (
     Shares,
     Vrf,
 )
+from drey.rules.advance import Steady
 from drey.rules.calendar import Snapshots, add_months, months_between, snapshot_heights
 from drey.rules.circuit import load_verifier
-from drey.rules.common import verdict
+from drey.rules.common import Clock, verdict
 from drey.rules.election import need_for, race_quorum, roster_stakes
 from drey.rules.formula import (
     FormulaResult,
@@ -170,6 +171,7 @@ def evaluate(
     """
     memo = memo if memo is not None else Memo()
     tip = min(tip_height, chain.tip)
+    clock = Clock(tip)
     msgs = sort_messages([m for m in messages if m.height <= tip])
     statuses: dict[str, MessageStatus] = {}
 
@@ -190,7 +192,7 @@ def evaluate(
             for pm in msgs
             if pm.inscription_id not in statuses
         )
-        return _result(tip, None, None, msgs, statuses, None)
+        return _result(clock, None, None, msgs, statuses, None, steady=_steady(chain, clock, None))
 
     params_at = _ParamsAt(snapshots, history)
     ledger, binding_statuses, binding = bind_stakes_and_plans(
@@ -209,7 +211,7 @@ def evaluate(
     put(early)
     walker = _MonthWalker(
         chain=chain,
-        tip=tip,
+        clock=clock,
         snapshots=snapshots,
         history=history,
         ledger=ledger,
@@ -240,7 +242,17 @@ def evaluate(
         for pm in msgs
         if pm.inscription_id not in statuses  # pragma: no cover - defensive
     )
-    return _result(tip, first.inscription_id, first_month, msgs, statuses, walk, binding)
+    steady = _steady(chain, clock, snapshots)
+    return _result(
+        clock, first.inscription_id, first_month, msgs, statuses, walk, binding, steady=steady
+    )
+
+
+def _steady(chain: ChainView, clock: Clock, snapshots: Snapshots | None) -> Steady | None:
+    """What :func:`drey.rules.advance.advance` needs (``None`` on a view without the tip)."""
+    if not chain.has(clock.tip):
+        return None
+    return Steady(chain.block_hash(clock.tip), snapshots, clock.waiting_for)
 
 
 class _ParamsAt:
@@ -387,13 +399,15 @@ class _Walk:
 
 
 def _result(
-    tip: int,
+    clock: Clock,
     first_id: str | None,
     first_month: str | None,
     msgs: Sequence[PositionedMessage],
     statuses: Mapping[str, MessageStatus],
     walk: _Walk | None,
     binding: BindingPoint | None = None,
+    *,
+    steady: Steady | None,
 ) -> Evaluation:
     """The evaluation of a walk (``None``: no first params, nothing walked)."""
     walk = walk or _Walk(months=(), statuses=(), penalties=(), checks=(), pending_month=None)
@@ -403,7 +417,7 @@ def _result(
     decided = [m for m in months if m.outcome != "pending"]
     rows, carried, _final = redistribute(_month_slashes(decided))
     return Evaluation(
-        tip_height=tip,
+        tip_height=clock.tip,
         first_params=first_id,
         first_month=first_month,
         statuses=ordered,
@@ -417,6 +431,7 @@ def _result(
         by_id=MappingProxyType({s.inscription_id: s for s in ordered}),
         final_months=walk.final_months,
         binding=binding,
+        steady=steady,
     )
 
 
@@ -525,7 +540,7 @@ class _MonthWalker:
     rules. Lives for one :func:`evaluate` call."""
 
     chain: ChainView
-    tip: int
+    clock: Clock
     snapshots: Snapshots
     history: ParamsHistory
     ledger: Ledger
@@ -568,8 +583,9 @@ class _MonthWalker:
             if out.evaluation.outcome == "pending":
                 break
             if walked.all_final and is_final(out.evaluation):
-                tip_hash = self.chain.block_hash(self.tip)
-                walked.finals.append(walked.final_point(out, self.tip, tip_hash, basis))
+                tip = self.clock.tip
+                tip_hash = self.chain.block_hash(tip)
+                walked.finals.append(walked.final_point(out, tip, tip_hash, basis))
             else:
                 walked.all_final = False
             walked.next_month(out)
@@ -673,7 +689,7 @@ class _MonthWalker:
             expected=Expected(formula.dreybits, roots.month_root, roots.n_rows, roots.months_root),
             pool_sats=start.pool_sats,
             chain=self.chain,
-            tip=self.tip,
+            clock=self.clock,
             proofs=proofs,
         )
 

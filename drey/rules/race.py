@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from drey.messages import Lead, LeadPart, Paillier, Secondary, check_kem
-from drey.rules.common import verdict
+from drey.rules.common import Clock, verdict
 from drey.rules.inputs import PositionedMessage
 from drey.rules.results import MessageStatus
 
@@ -172,7 +172,7 @@ def counting_secondaries(
 
 
 def first_reaching(
-    heights: Sequence[int], *, start: int, end: int, target: int, tip: int
+    heights: Sequence[int], *, start: int, end: int, target: int, clock: Clock
 ) -> int | None:
     """The first h in [start, end] at which #{heights ≤ h} ≥ ``target``, else ``end``;
     ``None`` while undecidable (fewer than ``target`` so far and ``end`` beyond the tip).
@@ -183,4 +183,4 @@ def first_reaching(
         h = max(start, heights[target - 1])
         if h <= end:
             return h
-    return end if end <= tip else None
+    return end if clock.reached(end) else None

@@ -17,6 +17,7 @@ from drey.rules.inputs import Position
 from drey.rules.reasons import EntryStatus, Offence, Status
 
 if TYPE_CHECKING:
+    from drey.rules.advance import Steady
     from drey.rules.ledger import BindingPoint
     from drey.rules.resume import FinalMonth
 
@@ -281,6 +282,9 @@ class Evaluation:
     # The verdicts of every stake and plan to the tip (drey.rules.ledger): what a later
     # binding resumes from. Not compared either.
     binding: BindingPoint | None = field(repr=False, compare=False, default=None)
+    # What carries the evaluation to a higher tip without walking (drey.rules.advance): the
+    # tip's block, the snapshots found, the first height a rule waits for. Not compared.
+    steady: Steady | None = field(repr=False, compare=False, default=None)
 
     def status(self, inscription_id: str) -> MessageStatus:
         return self.by_id[inscription_id]

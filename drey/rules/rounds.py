@@ -29,7 +29,7 @@ from typing import Literal
 
 from drey.crypto.paillier import PaillierPublicKey
 from drey.messages import Lead, ResolvedParams, Result, Secondary, Shares
-from drey.rules.common import verdict
+from drey.rules.common import Clock, verdict
 from drey.rules.decision import LeadStanding, decide, no_candidates, no_lead_package
 from drey.rules.election import count_vrfs, elect
 from drey.rules.inputs import ChainView, Position, PositionedMessage
@@ -125,7 +125,7 @@ class MonthContext:
     expected: Expected
     pool_sats: int
     chain: ChainView
-    tip: int
+    clock: Clock  # the tip; what the month waits for is remembered
     proofs: ProofRule | None = None  # v1.1: params(M) names a circuit
 
     @property
@@ -315,13 +315,13 @@ def race_standing(
         )
         heights = [pm.height for pm in entries.counting]
         close = first_reaching(
-            heights, start=race_open, end=race_end, target=ctx.quorum, tip=ctx.tip
+            heights, start=race_open, end=race_end, target=ctx.quorum, clock=ctx.clock
         )
         close_s = (
             None
             if close is None
             else first_reaching(
-                heights, start=close, end=race_end, target=ctx.need - 1, tip=ctx.tip
+                heights, start=close, end=race_end, target=ctx.need - 1, clock=ctx.clock
             )
         )
         return RaceStanding(race_open, race_end, entries, close, close_s)
@@ -506,7 +506,7 @@ def reveal_packages(
 
 
 def lead_standing(
-    lead_open: _Opened, *, with_parts: bool, lead_end: int, share_end: int, tip: int
+    lead_open: _Opened, *, with_parts: bool, lead_end: int, share_end: int, clock: Clock
 ) -> tuple[LeadStanding, _Opened]:
     """The lead as the decision sees it. A lead whose file travels in parts can be judged only
     once the lead window (where parts may be mined) is over: its result counts from
@@ -518,7 +518,7 @@ def lead_standing(
         ready = max(ready, lead_end)
         if ready > share_end:
             late_parts = True
-        elif ready > tip:
+        elif not clock.reached(ready):
             lead_open = replace(lead_open, outcome="pending", result=None, judgement=None)
     valid = lead_open.judgement is not None and lead_open.judgement.problem is None
     standing = LeadStanding(lead_open.outcome, lead_open.reveal_height, ready, valid, late_parts)
@@ -705,10 +705,10 @@ def evaluate_round(
 ) -> RoundOutput:
     """Round ``round`` of ``ctx.month`` seeded at ``seed_height`` (G_r): the phases in order,
     each stopping the round as ``pending`` when it depends on blocks after the tip."""
-    p, tip, month = ctx.params, ctx.tip, ctx.month
+    p, clock, month = ctx.params, ctx.clock, ctx.month
     work = _Work()
     known = RoundEvaluation(month, round, seed_height, None)
-    if seed_height > tip:
+    if not clock.reached(seed_height):
         return work.output(known, msgs)
     seed_hash = ctx.chain.block_hash(seed_height)
     # Results are public for round r iff a package of an earlier round was revealed by G_r:
@@ -730,7 +730,7 @@ def evaluate_round(
     )
     work.put(vrfs.statuses)
     known = replace(known, vrfs=vrfs.counted)
-    if vrf_end > tip:
+    if not clock.reached(vrf_end):
         return work.output(known, msgs)
     for actuary in vrf_withheld(ctx.eligible, vrfs.counted):
         work.offence(OffenceEvent(month, round, "vrf_withheld", actuary, vrf_end))
@@ -748,7 +748,7 @@ def evaluate_round(
     choice = choose_lead_package(msgs.leads, elected=lead, window=lead_window, paillier=p.paillier)
     work.put(choice.statuses)
     package = choice.package
-    if package is None and lead_window[1] > tip:
+    if package is None and not clock.reached(lead_window[1]):
         return work.output(known, msgs)
     parts = choose_lead_parts(msgs.parts, elected=lead, window=lead_window, package=package)
     work.put(parts.statuses)
@@ -800,7 +800,7 @@ def _race_and_shares(led: _Led, work: _Work, known: RoundEvaluation) -> RoundOut
         led.lead,
         led.package,
     )
-    p, tip, month = ctx.params, ctx.tip, ctx.month
+    p, clock, month = ctx.params, ctx.clock, ctx.month
 
     # Race (§8): C, C_s, RS, and the packages owed shares.
     race = race_standing(ctx, lead=lead, lead_height=package.height)(msgs.secondaries)
@@ -824,12 +824,12 @@ def _race_and_shares(led: _Led, work: _Work, known: RoundEvaluation) -> RoundOut
     # Share window (§8): out-of-window shares, then (once the owed set is final) the ledger.
     window = share_window(msgs.shares, roster_index=ctx.roster_index, rs=rs, share_end=share_end)
     work.put(window.statuses)
-    if rs <= tip:
+    if clock.reached(rs):
         for actuary, pm in window.premature.items():
             work.offence(
                 OffenceEvent(month, round, "premature_share", actuary, rs, pm.inscription_id)
             )
-    if rs - 1 > tip:  # late packages may still arrive: the owed set is not final yet
+    if not clock.reached(rs - 1):  # late packages may still arrive: the owed set is not final yet
         return work.output(replace(known, shares=window.records), msgs)
     package_messages = _package_messages(package, race.entries.counting, owed.owed)
     ledger = process_shares(
@@ -862,12 +862,12 @@ def _reveal_decide_settle(
 ) -> RoundOutput:
     """Reveals (§8), the decision (§9), the packages' verdicts and the settlement (§9)."""
     ctx, round, msgs = led.ctx, led.round, led.msgs
-    tip, month = ctx.tip, ctx.month
+    clock, month = ctx.clock, ctx.month
     assert known.share_end is not None
     share_end = known.share_end
     lead_msg = led.package.message
     assert isinstance(lead_msg, Lead)
-    settled = share_end <= tip
+    settled = clock.reached(share_end)
     reveals = reveal_packages(
         ctx,
         owed,
@@ -883,11 +883,13 @@ def _reveal_decide_settle(
         with_parts=lead_msg.parts is not None,
         lead_end=led.lead_end,
         share_end=share_end,
-        tip=tip,
+        clock=clock,
     )
     reveals = replace(reveals, opened=(lead_open, *reveals.secondaries))
     agreement = Agreement(lead_open, known.post_reveal, led.prior.results)
-    horizon = min(share_end, tip)
+    # Below the share end, what the decision reads above the tip is a lead's readiness, which
+    # lead_standing asked the clock about.
+    horizon = min(share_end, clock.tip)
     decision = decide(
         standing,
         events=[

@@ -11,6 +11,7 @@ from drey.rules import (
     counting_secondaries,
     first_reaching,
 )
+from drey.rules.common import Clock
 
 from .scenario import ScenarioBuilder, ScenarioKeys
 
@@ -34,7 +35,10 @@ ROOTS = ((1).to_bytes(32, "big"), 3, (2).to_bytes(32, "big"))
 def test_first_reaching(
     heights: list[int], start: int, end: int, target: int, tip: int, expected: int | None
 ) -> None:
-    assert first_reaching(heights, start=start, end=end, target=target, tip=tip) == expected
+    clock = Clock(tip)
+    assert first_reaching(heights, start=start, end=end, target=target, clock=clock) == expected
+    # Undecidable: the clock remembers the end the race waits for; decided: nothing waits.
+    assert clock.waiting_for == (end if expected is None else None)
 
 
 def _lead(sb: ScenarioBuilder, actuary: int, height: int, **kw: object):  # type: ignore[no-untyped-def]
