@@ -16,7 +16,9 @@ its own follower and shards:
   starts from the first month with the memo whole (the product before resume);
 - ``rebuild``: as ``resume``, but the derived tables' records (``pipelines/derived.py``) are
   removed before every tick, so every table is built again and every check run again (the
-  product before derived tables were kept).
+  product before derived tables were kept);
+- ``walk``: as ``resume``, but the saved evaluation is never carried over a quiet block
+  (``drey.rules.advance``): every block walks the open month, as before the rules' clock.
 
 ``--modes`` picks the sides (default ``resume,cold``); ``--collector`` is every side's
 ``[dagster] collector`` (default: the setting's, ``paused``); ``--out`` where the rows go.
@@ -43,6 +45,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import duckdb
@@ -54,6 +57,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from warehouse import devnet_for  # noqa: E402
 
 from devnet.chain import Chain  # noqa: E402
+from pipelines.assets import rules as rules_assets  # noqa: E402
 from pipelines.configuration import COLLECTOR_MODES  # noqa: E402
 from pipelines.definitions import build_definitions  # noqa: E402
 from pipelines.driver.network import (  # noqa: E402
@@ -66,7 +70,7 @@ from pipelines.driver.network import (  # noqa: E402
 from pipelines.driver.runner import Cursors, build_all, tick  # noqa: E402
 from pipelines.settings import EVALUATION_STATE, Warehouse  # noqa: E402
 
-MODES = ("resume", "cold", "full", "rebuild")
+MODES = ("resume", "cold", "full", "rebuild", "walk")
 PACKAGE_KINDS = frozenset({"lead", "secondary", "lead_part"})
 
 
@@ -158,6 +162,19 @@ class Side:
         return time.perf_counter() - started, steps
 
 
+def _never_advance(root: Path) -> None:
+    """The ``walk`` side: its rules_evaluation never carries the saved evaluation (the other
+    sides, in the same process, still do)."""
+    carry = rules_assets._advanced
+
+    def walk_here(context: Any, *args: Any) -> Any:
+        if context.resources.warehouse.store.root == root:
+            return None
+        return carry(context, *args)
+
+    rules_assets._advanced = walk_here
+
+
 def _published(path: Path, height: int) -> bool:
     con = duckdb.connect(str(path), read_only=True)
     try:
@@ -181,6 +198,8 @@ def build_side(
         collector=collector,
     )
     side = Side(mode, warehouse, build_definitions(warehouse), dg.DagsterInstance.ephemeral())
+    if mode == "walk":
+        _never_advance(warehouse.store.root)
     side.committed[served.chain.height] = time.perf_counter()  # the shards are at the tip
     started = time.perf_counter()
     build_all(side.defs, side.instance, quiet=True)

@@ -2,8 +2,9 @@
 
 Everything protocol-specific is :func:`drey.rules.evaluate`'s; this module only turns the
 warehouse's tables into the engine's inputs (block hashes and header times, the vault ledger,
-the positioned messages, the WebAssembly parts a formula manifest may name) and says which
-months an evaluation changed compared with the previous one.
+the positioned messages, the WebAssembly parts a formula manifest may name), says which
+months an evaluation changed compared with the previous one, and carries a saved evaluation to
+a higher tip (:class:`CarriedTip`) when a block changed nothing it reads.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from drey.rules import (
     VaultOutput,
     evaluate,
 )
+from drey.rules.advance import carried
 from drey.rules.memo import Memo
 from drey.rules.share_proofs import ShareVerifier
 from pipelines.convert import outpoint_bytes
@@ -205,10 +207,55 @@ def run_rules(
 
 
 @dataclass(frozen=True, slots=True)
+class CarriedTip:
+    """A saved evaluation carried to a higher tip (:func:`drey.rules.advance.advance`): the
+    tip and block of the evaluation it applies to, and the tip and block it is carried to.
+    A block that changes nothing the rules read saves this instead of the whole evaluation
+    (about 1 s at 100,000 users); it is ignored beside any other evaluation."""
+
+    base_height: int
+    base_hash: bytes
+    height: int
+    block_hash: bytes
+
+    @classmethod
+    def between(cls, base: Evaluation, to: Evaluation) -> CarriedTip:
+        assert base.steady is not None and to.steady is not None
+        return cls(base.tip_height, base.steady.tip_hash, to.tip_height, to.steady.tip_hash)
+
+    def applies_to(self, base: Evaluation) -> bool:
+        steady = getattr(base, "steady", None)  # None on an evaluation saved before it
+        return (
+            steady is not None
+            and base.tip_height == self.base_height
+            and steady.tip_hash == self.base_hash
+        )
+
+
+def carried_evaluation(saved: object, carried_tip: object) -> object:
+    """The saved evaluation, carried to the tip of ``carried_tip`` when that applies to it."""
+    if (
+        isinstance(saved, Evaluation)
+        and isinstance(carried_tip, CarriedTip)
+        and carried_tip.applies_to(saved)
+    ):
+        return carried(saved, tip=carried_tip.height, tip_hash=carried_tip.block_hash)
+    return saved
+
+
+@dataclass(frozen=True, slots=True)
 class MonthDigests:
-    """A digest of everything the warehouse publishes about each month."""
+    """A digest of everything the warehouse publishes about each month, and the block of the
+    evaluation they were taken from (``of``: its tip's hash, empty when unknown)."""
 
     digests: Mapping[str, str]
+    of: bytes = b""
+
+    def describe(self, evaluation: Evaluation) -> bool:
+        """Whether these are the digests of ``evaluation`` (taken from it, or carried with it)."""
+        of = getattr(self, "of", b"")  # empty on digests saved before it was kept
+        steady = getattr(evaluation, "steady", None)
+        return bool(of) and steady is not None and of == steady.tip_hash
 
     def changed_since(self, previous: MonthDigests | None) -> list[str]:
         """Months whose rows differ from ``previous`` (new months included), in order."""
@@ -246,7 +293,8 @@ def month_digests(evaluation: Evaluation) -> MonthDigests:
             tuple(r for r in evaluation.months_roots if r[0] == month),
         )
         out[month] = hashlib.sha256(content_bytes(part)).hexdigest()
-    return MonthDigests(out)
+    steady = evaluation.steady
+    return MonthDigests(out, of=b"" if steady is None else steady.tip_hash)
 
 
 class _ContentPickler(pickle.Pickler):

@@ -24,11 +24,13 @@ from pydantic import Field, PrivateAttr
 
 from pipelines.collector import collector_paused
 from pipelines.configuration import Settings, load_settings
+from pipelines.evaluation import CarriedTip, carried_evaluation
 from pipelines.state_cache import StateCache
 from pipelines.store import Store
 from pipelines.writer_lock import writer_lock
 
 EVALUATION_STATE = "evaluation"
+CARRIED_STATE = "evaluation_carried"  # the tip a quiet block carried the evaluation to
 MESSAGES_STATE = "messages"
 
 
@@ -213,5 +215,16 @@ class Warehouse(dg.ConfigurableResource):
         return self._run_states
 
     def evaluation(self) -> Any:
-        """The last :class:`drey.rules.Evaluation` written by ``rules_evaluation``."""
-        return self.state(EVALUATION_STATE)
+        """The last :class:`drey.rules.Evaluation` written by ``rules_evaluation`` (carried to
+        the tip it was last advanced to: :class:`pipelines.evaluation.CarriedTip`)."""
+        return carried_evaluation(self.state(EVALUATION_STATE), self.state(CARRIED_STATE))
+
+    def save_evaluation(self, evaluation: Any, *, carried_from: Any = None) -> None:
+        """Save ``evaluation``; when it is the saved one carried to a higher tip
+        (``carried_from`` is the saved file's evaluation), save only the new tip. A new
+        evaluation drops the carried tip first: a crash between leaves the last one saved."""
+        if carried_from is not None:
+            self.save_state(CARRIED_STATE, CarriedTip.between(carried_from, evaluation))
+            return
+        self.store.drop_state(CARRIED_STATE)
+        self.save_state(EVALUATION_STATE, evaluation)

@@ -30,7 +30,7 @@ from drey.rules.calendar import Snapshots, extend_snapshots
 from drey.rules.inputs import ChainView, FormulaPartInscription, PositionedMessage
 from drey.rules.results import Evaluation
 
-__all__ = ["Steady", "advance"]
+__all__ = ["Steady", "advance", "carried"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +73,15 @@ def advance(
             return None
     if tip == old:
         return evaluation
-    tip_hash = chain.block_hash(tip)
+    return carried(evaluation, tip=tip, tip_hash=chain.block_hash(tip))
+
+
+def carried(evaluation: Evaluation, *, tip: int, tip_hash: bytes) -> Evaluation:
+    """``evaluation`` with ``tip`` (whose block is ``tip_hash``) as its tip: the last step of
+    :func:`advance`, for a caller that checked the blocks between before (one that saved
+    only the new tip: ``pipelines.evaluation.CarriedTip``)."""
+    steady = evaluation.steady
+    assert steady is not None, "only an evaluation with a steady state is carried"
     binding = evaluation.binding
     if binding is not None:
         binding = replace(binding, height=tip, block_hash=tip_hash, kept=binding.count)

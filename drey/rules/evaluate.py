@@ -159,15 +159,13 @@ def evaluate(
     """Apply PROTOCOL.md to ``messages`` (any order; those above the tip are left out) on
     ``chain`` up to ``tip_height``.
 
-    ``founder`` is the trust anchor; ``formula_parts`` are the non-Drey inscriptions a
-    formula manifest may name (id → height and fields); ``reference_check`` also runs the
-    Python formula beside the inscribed module (the alarm comparison). ``share_verifier``
-    verifies decryption-share proofs (default: a serial one on ``memo``); pass one to verify on
-    worker processes. ``memo`` keeps share-proof verdicts, plan signature checks, formula runs
-    and month trees by content (default: a fresh one); pass one to keep them across
-    evaluations. ``resume_from`` is an earlier evaluation of the same network: the walk
-    starts after its final months that still hold on ``chain`` (:mod:`drey.rules.resume`),
-    with the same result as a walk from the first month.
+    ``founder`` is the trust anchor; ``formula_parts`` the non-Drey inscriptions a formula
+    manifest may name; ``reference_check`` also runs the Python formula beside the inscribed
+    module (the alarm). ``share_verifier`` verifies decryption-share proofs (default: serial,
+    on ``memo``). ``memo`` keeps share-proof verdicts, plan signature checks, formula runs and
+    month trees by content across evaluations (default: a fresh one). ``resume_from`` is an
+    earlier evaluation of the same network: the walk starts after its final months that still
+    hold on ``chain`` (:mod:`drey.rules.resume`), with the same result as a full walk.
     """
     memo = memo if memo is not None else Memo()
     tip = min(tip_height, chain.tip)
@@ -187,12 +185,7 @@ def evaluate(
     put(anchor.statuses)
     first, snapshots, history = anchor.first, anchor.snapshots, anchor.history
     if first is None or snapshots is None or history.first is None:
-        put(
-            verdict(pm, "ignored", None, "before the first params")
-            for pm in msgs
-            if pm.inscription_id not in statuses
-        )
-        return _result(clock, None, None, msgs, statuses, None, steady=_steady(chain, clock, None))
+        return _without_first_params(chain, clock, msgs, statuses)
 
     params_at = _ParamsAt(snapshots, history)
     ledger, binding_statuses, binding = bind_stakes_and_plans(
@@ -243,9 +236,20 @@ def evaluate(
         if pm.inscription_id not in statuses  # pragma: no cover - defensive
     )
     steady = _steady(chain, clock, snapshots)
-    return _result(
-        clock, first.inscription_id, first_month, msgs, statuses, walk, binding, steady=steady
-    )
+    return _result(clock, first.inscription_id, first_month, msgs, statuses, walk, binding, steady)
+
+
+def _without_first_params(
+    chain: ChainView,
+    clock: Clock,
+    msgs: Sequence[PositionedMessage],
+    statuses: dict[str, MessageStatus],
+) -> Evaluation:
+    """No valid first params yet: every message not judged already is ignored."""
+    for pm in msgs:
+        if pm.inscription_id not in statuses:
+            statuses[pm.inscription_id] = verdict(pm, "ignored", None, "before the first params")
+    return _result(clock, None, None, msgs, statuses, None, None, _steady(chain, clock, None))
 
 
 def _steady(chain: ChainView, clock: Clock, snapshots: Snapshots | None) -> Steady | None:
@@ -405,8 +409,7 @@ def _result(
     msgs: Sequence[PositionedMessage],
     statuses: Mapping[str, MessageStatus],
     walk: _Walk | None,
-    binding: BindingPoint | None = None,
-    *,
+    binding: BindingPoint | None,
     steady: Steady | None,
 ) -> Evaluation:
     """The evaluation of a walk (``None``: no first params, nothing walked)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import dagster as dg
@@ -18,6 +19,7 @@ from btc.ord.envelope import Envelope
 from pipelines.derived import inputs_digest, passed_before, record_check
 from pipelines.partitions import range_tags
 from pipelines.sensors import PUBLICATION
+from pipelines.settings import EVALUATION_STATE
 from pipelines.store import Store
 
 from .chainfix import DemoChain, build_chain
@@ -43,6 +45,15 @@ def _identity(path: Path) -> tuple[int, int, int]:
 
 def _identities(store: Store) -> dict[str, tuple[int, int, int]]:
     return {t: _identity(store.table_path(t)) for t in DERIVED}
+
+
+def _metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, dg.MetadataValue]:
+    (event,) = [
+        e
+        for e in result.get_asset_materialization_events()
+        if e.asset_key is not None and e.asset_key.to_user_string() == asset
+    ]
+    return event.step_materialization_data.materialization.metadata
 
 
 def _kept(result: dg.ExecuteInProcessResult) -> set[str]:
@@ -77,16 +88,28 @@ def test_a_quiet_block_keeps_the_derived_tables_and_the_warehouse_is_a_fresh_bui
     tc, shards, pipeline = followed
     store = pipeline.warehouse.store
     before = _identities(store)
+    saved = _identity(store.state_path(EVALUATION_STATE))
     tip = tc.mine_day()
     tc.write_shards(shards, skip_empty=True)
     chain = pipeline.run("chain_job")
     assert _identities(store) == before
     assert _kept(chain) == set(DERIVED)
     assert store.read("blocks").column("height")[-1].as_py() == tip
+    # The rules read nothing in the new block: the saved evaluation is carried to its tip, and
+    # only that tip is saved (drey.rules.advance).
+    assert _metadata(chain, "rules_evaluation")["advanced"].value is True
+    assert _identity(store.state_path(EVALUATION_STATE)) == saved
+    assert pipeline.warehouse.evaluation().tip_height == tip
     pipeline.run("months_job", asset_selection=list(PUBLICATION))
+    fresh = make_pipeline(shards, tmp_path / "fresh", tc.founder)
+    fresh.run_all()
     assert warehouse_contents(store.warehouse) == warehouse_contents(
-        _fresh_build(tc, shards, tmp_path / "fresh")
+        fresh.warehouse.store.warehouse
     )
+    walked = fresh.warehouse.evaluation()
+    carried = pipeline.warehouse.evaluation()
+    assert carried == walked and carried.steady == walked.steady
+    assert carried.binding.height == walked.binding.height == tip
 
 
 def test_a_drey_message_rebuilds_what_it_changes(
@@ -159,3 +182,28 @@ def test_a_passed_check_is_remembered_and_a_failed_one_is_not(tmp_path: Path) ->
     assert passed_before("full_job", store, "c", "d1") is None  # the full job runs every check
     record_check(store, "c", "d1", dg.AssetCheckResult(passed=False))
     assert passed_before("chain_job", store, "c", "d1") is None
+
+
+def test_the_coverage_is_kept_and_an_evaluation_missing_a_status_is_walked_again(
+    followed: tuple[DemoChain, Path, Pipeline],
+) -> None:
+    tc, shards, pipeline = followed
+    tc.mine_day()
+    tc.write_shards(shards, skip_empty=True)
+    quiet = pipeline.run("chain_job")
+    (check,) = [
+        c for c in quiet.get_asset_check_evaluations() if c.check_name == "evaluation_covers_chain"
+    ]
+    assert check.passed and "kept" in check.metadata
+    # An evaluation that lost a status is not carried (it has fewer statuses than messages):
+    # the walk gives every message its status again.
+    warehouse = pipeline.warehouse
+    good = warehouse.evaluation()
+    warehouse.save_evaluation(replace(good, statuses=good.statuses[1:]))
+    walked = pipeline.run("chain_job")
+    assert _metadata(walked, "rules_evaluation")["advanced"].value is False
+    assert warehouse.evaluation() == good
+    (check,) = [
+        c for c in walked.get_asset_check_evaluations() if c.check_name == "evaluation_covers_chain"
+    ]
+    assert check.passed and "kept" not in check.metadata

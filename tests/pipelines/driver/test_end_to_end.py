@@ -12,10 +12,11 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 
@@ -161,19 +162,29 @@ def test_every_sql_recheck_passes_on_an_honest_warehouse(e2e: Built) -> None:
     } <= names
 
 
-def test_a_new_evaluation_recomputes_nothing_already_known(e2e: Built) -> None:
-    """Re-evaluating the chain (as every sensor tick does) resumes after the build's final
-    months and verifies no share proof again (the verdicts are kept in the warehouse store),
-    with the same evaluation as the build's."""
-    built = e2e.pipeline.warehouse.evaluation()
-    assert built is not None and built.final_months, "the devnet decides and settles months"
-    run = e2e.pipeline.run("chain_job")
+def _evaluation_metadata(run: dg.ExecuteInProcessResult) -> Mapping[str, dg.MetadataValue]:
     (event,) = [
         e
         for e in run.get_asset_materialization_events()
         if e.asset_key.to_user_string() == "rules_evaluation"
     ]
-    meta = event.materialization.metadata
+    return event.materialization.metadata
+
+
+def test_a_new_evaluation_recomputes_nothing_already_known(e2e: Built) -> None:
+    """Re-evaluating the chain (as every sensor tick does) carries the saved evaluation when
+    nothing changed; one saved without its steady state (by an earlier version) resumes after
+    the build's final months and verifies no share proof again (the verdicts are kept in the
+    warehouse store). Each gives the same evaluation as the build's."""
+    warehouse = e2e.pipeline.warehouse
+    built = warehouse.evaluation()
+    assert built is not None and built.final_months, "the devnet decides and settles months"
+    carried = _evaluation_metadata(e2e.pipeline.run("chain_job"))
+    assert carried["advanced"].value is True and carried["memo_misses"].value == 0
+    assert warehouse.evaluation() == built
+    warehouse.save_evaluation(replace(built, steady=None))
+    meta = _evaluation_metadata(e2e.pipeline.run("chain_job"))
+    assert meta["advanced"].value is False
     assert meta["resumed_after"].value == built.final_months[-1].month
     assert meta["share_proofs_verified"].value == 0
     # So are plan signatures, formula runs and month trees; every stake and plan keeps the
