@@ -30,7 +30,10 @@ the block in ``blocks`` and as ``warehouse_info.evaluation_tip``. The two wareho
 alternating order. Kinds of block: ``quiet`` (no inscription of the simulator), ``package``
 (a ``lead``, ``secondary`` or ``lead_part`` message) and ``deciding`` (a month's
 ``decided_height`` in the answer key); samples are spread over the months after the first
-third, so there is something to resume from.
+third, so there is something to resume from. Quiet blocks are also reported apart by whether
+the ``resume`` side carried its evaluation (``carried``) or walked because the block is at a
+height a rule waits for (``waited``: a window's end; the devnet's months are ~45 blocks
+long, so many of its blocks are).
 """
 
 from __future__ import annotations
@@ -138,8 +141,9 @@ class Side:
                 raise TimeoutError(f"{self.mode}: the follower did not reach height {height}")
             return min(t for h, t in self.committed.items() if h >= height)
 
-    def tick_to(self, height: int, *, measured: bool) -> tuple[float, dict[str, float]]:
-        """Tick until the published file shows ``height``; the seconds and step timings."""
+    def tick_to(self, height: int, *, measured: bool) -> tuple[float, dict[str, float], bool]:
+        """Tick until the published file shows ``height``; the seconds, step timings, and
+        whether rules_evaluation carried the saved evaluation (``drey.rules.advance``)."""
         if self.mode == "full":  # every tick: a digest of a resumed month pickles differently
             self.warehouse.store.state_path(EVALUATION_STATE).unlink(missing_ok=True)
         if self.mode == "rebuild":
@@ -147,6 +151,7 @@ class Side:
             shutil.rmtree(records, ignore_errors=True)
         started = time.perf_counter()
         steps: dict[str, float] = {}
+        carried = False
         cache = self.defs.resources["warehouse"].state_cache
         cold = cache.entries.clear if self.mode == "cold" else None
         while not _published(self.warehouse.store.warehouse, height):
@@ -159,7 +164,8 @@ class Side:
                         key = event.step_key
                         ms = event.event_specific_data.duration_ms
                         steps[key] = steps.get(key, 0.0) + ms / 1000
-        return time.perf_counter() - started, steps
+                    carried = carried or _carried(event)
+        return time.perf_counter() - started, steps, carried
 
 
 def _never_advance(root: Path) -> None:
@@ -173,6 +179,17 @@ def _never_advance(root: Path) -> None:
         return carry(context, *args)
 
     rules_assets._advanced = walk_here
+
+
+def _carried(event: Any) -> bool:
+    """Whether ``event`` is rules_evaluation's materialization saying it carried."""
+    if event.event_type_value != "ASSET_MATERIALIZATION":
+        return False
+    materialization = event.event_specific_data.materialization
+    if materialization.asset_key.to_user_string() != "rules_evaluation":
+        return False
+    advanced = materialization.metadata.get("advanced")
+    return advanced is not None and advanced.value is True
 
 
 def _published(path: Path, height: int) -> bool:
@@ -246,13 +263,14 @@ def measure(
                 submitted = submit(served, blocks, height)
                 for side in sides if i % 2 == 0 else reversed(sides):
                     follow = side.wait_commit(height) - submitted
-                    seconds, steps = side.tick_to(height, measured=True)
-                    row = {"height": height, "kind": kind, "mode": side.mode}
+                    seconds, steps, carried = side.tick_to(height, measured=True)
+                    row = {"height": height, "kind": kind, "mode": side.mode, "carried": carried}
                     row |= {"follow_s": follow, "tick_s": seconds, "latency_s": follow + seconds}
                     rows.append(row | {"steps": steps})
                     top = sorted(steps.items(), key=lambda kv: -kv[1])[:3]
                     print(
                         f"  {height} {kind:8} {side.mode:6} {follow + seconds:6.2f} s  "
+                        + ("carried  " if carried else "")
                         + ", ".join(f"{k} {v:.2f}" for k, v in top),
                         flush=True,
                     )
@@ -264,13 +282,23 @@ def measure(
 
 
 def summary(rows: list[dict[str, object]]) -> list[str]:
+    """Median and p95 per kind of block and side; quiet blocks also split by whether the
+    resumed side carried its evaluation (a quiet block at a height the rules wait for walks)."""
     lines = []
-    for kind in ("quiet", "package", "deciding"):
+    carried_at = {r["height"] for r in rows if r["carried"]}
+    groups = {
+        "quiet": lambda r: r["kind"] == "quiet",
+        "  carried": lambda r: r["kind"] == "quiet" and r["height"] in carried_at,
+        "  waited": lambda r: r["kind"] == "quiet" and r["height"] not in carried_at,
+        "package": lambda r: r["kind"] == "package",
+        "deciding": lambda r: r["kind"] == "deciding",
+    }
+    for kind, chosen in groups.items():
         for mode in MODES:
             lat = sorted(
                 float(r["latency_s"])  # type: ignore[arg-type]
                 for r in rows
-                if r["kind"] == kind and r["mode"] == mode
+                if chosen(r) and r["mode"] == mode
             )
             if not lat:
                 continue
