@@ -14,7 +14,7 @@ import hashlib
 import io
 import pickle
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -45,10 +45,26 @@ _VAULT_COLUMNS = ("txid", "vout", "block_height", "tx_index", "value", "script_p
 class VaultRows:
     """The engine's vault outputs and the ``vault_outputs`` rows they were made from: a later
     chain view whose rows start with these keeps their objects (rows only grow at the end
-    until a reorg)."""
+    until a reorg). ``spends`` and ``view``: the ``vault_spends`` rows and the chain view
+    built with both; a later view with the same rows of each keeps its ledger whole."""
 
     rows: pa.Table
     outputs: tuple[VaultOutput, ...]
+    spends: pa.Table | None = None
+    view: ChainView | None = None
+
+    def same_ledger(self, outputs: pa.Table, spends: pa.Table) -> bool:
+        """Whether ``outputs`` and ``spends`` are the rows this ledger was built from."""
+        return (
+            self.view is not None
+            and self.spends is not None
+            and _same_rows(self.rows, outputs)
+            and _same_rows(self.spends, spends)
+        )
+
+
+def _same_rows(a: pa.Table, b: pa.Table) -> bool:
+    return a.num_rows == b.num_rows and a.schema == b.schema and a.equals(b)
 
 
 def chain_view(
@@ -68,7 +84,14 @@ def chain_view(
     transaction's first prevout is fixed by the transaction)."""
     heights = blocks.column("height").to_pylist()
     base = heights[0] if heights else 0
-    vault = _vault_rows(outputs.select(list(_VAULT_COLUMNS)), inscriptions, previous)
+    block_hashes = tuple(bytes.fromhex(h)[::-1] for h in blocks.column("hash").to_pylist())
+    times = tuple(blocks.column("time").to_pylist())
+    outputs = outputs.select(list(_VAULT_COLUMNS))
+    if previous is not None and previous.view is not None and previous.same_ledger(outputs, spends):
+        # No vault output paid or spent since: the last view's ledger on the grown chain.
+        grown = previous.view.with_blocks(base_height=base, block_hashes=block_hashes, times=times)
+        return grown, replace(previous, view=grown)
+    vault = _vault_rows(outputs, inscriptions, previous)
     spent_cols = [
         spends.column(c).to_pylist() for c in ("spent_txid", "spent_vout", "block_height")
     ]
@@ -78,12 +101,12 @@ def chain_view(
     }
     view = ChainView(
         base_height=base,
-        block_hashes=tuple(bytes.fromhex(h)[::-1] for h in blocks.column("hash").to_pylist()),
-        times=tuple(blocks.column("time").to_pylist()),
+        block_hashes=block_hashes,
+        times=times,
         vault_outputs=vault.outputs,
         spends=spent,
     )
-    return view, vault
+    return view, replace(vault, spends=spends, view=view)
 
 
 def _vault_rows(rows: pa.Table, inscriptions: pa.Table, previous: VaultRows | None) -> VaultRows:

@@ -96,6 +96,17 @@ class ChainView:
         )
         object.__setattr__(self, "spends", MappingProxyType(dict(self.spends)))
 
+    def with_blocks(
+        self, *, base_height: int, block_hashes: tuple[bytes, ...], times: tuple[int, ...]
+    ) -> ChainView:
+        """This view's vault ledger (already checked and indexed) on other blocks: for a
+        caller whose vault outputs and spends did not change while the chain grew."""
+        view = ChainView(base_height=base_height, block_hashes=block_hashes, times=times)
+        object.__setattr__(view, "vault_outputs", self.vault_outputs)
+        object.__setattr__(view, "spends", self.spends)
+        object.__setattr__(view, "outputs_by_txid", self.outputs_by_txid)
+        return view
+
     @property
     def tip(self) -> int:
         """The highest height the view covers (``base_height − 1`` when empty)."""

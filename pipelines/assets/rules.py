@@ -259,7 +259,8 @@ def _write_statuses(
 
 def _chain_of(warehouse: Warehouse, carriers: pa.Table) -> ChainView:
     """The rules' view of the committed chain: blocks, the vault ledger, first prevouts (the
-    last view's vault outputs kept in memory for the rows that did not change)."""
+    last view's vault outputs kept in memory for the rows that did not change, and its whole
+    ledger while no vault output was paid or spent)."""
     store = warehouse.store
     blocks = store.read("blocks")
     if blocks.num_rows == 0:
