@@ -2,9 +2,11 @@
 
 ``rules_evaluation`` builds the engine's inputs from the warehouse's copies of the shards and
 the parsed messages, calls :func:`drey.rules.evaluate` once (months depend on the months
-before them, so the engine walks them in order), saves the frozen result for the month
-assets, registers new months as partitions, and reports which months changed since the last
-evaluation (``affected_months``): the month sensor runs only those.
+before them, so the engine walks them in order) or, when the new blocks change nothing the
+rules read, carries the saved evaluation to the new tip (:mod:`drey.rules.advance`), saves
+the frozen result for the month assets, registers new months as partitions, and reports
+which months changed since the last evaluation (``affected_months``): the month sensor runs
+only those.
 
 ``message_statuses`` is the engine's one status per Drey message (§1).
 """

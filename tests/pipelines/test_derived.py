@@ -76,10 +76,10 @@ def followed(tmp_path: Path) -> Iterator[tuple[DemoChain, Path, Pipeline]]:
     tc.chain.close()
 
 
-def _fresh_build(tc: DemoChain, shards: Path, root: Path) -> Path:
+def _fresh_build(tc: DemoChain, shards: Path, root: Path) -> Pipeline:
     fresh = make_pipeline(shards, root, tc.founder)
     fresh.run_all()
-    return fresh.warehouse.store.warehouse
+    return fresh
 
 
 def test_a_quiet_block_keeps_the_derived_tables_and_the_warehouse_is_a_fresh_build(
@@ -101,8 +101,7 @@ def test_a_quiet_block_keeps_the_derived_tables_and_the_warehouse_is_a_fresh_bui
     assert _identity(store.state_path(EVALUATION_STATE)) == saved
     assert pipeline.warehouse.evaluation().tip_height == tip
     pipeline.run("months_job", asset_selection=list(PUBLICATION))
-    fresh = make_pipeline(shards, tmp_path / "fresh", tc.founder)
-    fresh.run_all()
+    fresh = _fresh_build(tc, shards, tmp_path / "fresh")
     assert warehouse_contents(store.warehouse) == warehouse_contents(
         fresh.warehouse.store.warehouse
     )
@@ -130,7 +129,7 @@ def test_a_drey_message_rebuilds_what_it_changes(
     assert tc.ids["late junk"] in store.read("quarantine").column("id").to_pylist()
     pipeline.run("months_job", asset_selection=list(PUBLICATION))
     assert warehouse_contents(store.warehouse) == warehouse_contents(
-        _fresh_build(tc, shards, tmp_path / "fresh")
+        _fresh_build(tc, shards, tmp_path / "fresh").warehouse.store.warehouse
     )
 
 

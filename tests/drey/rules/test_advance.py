@@ -11,7 +11,7 @@ from dataclasses import replace
 import pytest
 
 from drey.messages import AllocationRef
-from drey.rules import Evaluation, evaluate
+from drey.rules import Evaluation
 from drey.rules.advance import advance
 from drey.rules.memo import Memo
 
@@ -22,14 +22,7 @@ _MEMO = Memo()
 
 
 def _full(builder: ScenarioBuilder, tip: int) -> Evaluation:
-    return evaluate(
-        builder.chain(tip),
-        builder.messages,
-        founder=builder.keys.founder,
-        tip_height=tip,
-        formula_parts=builder.formula_parts,
-        memo=_MEMO,
-    )
+    return builder.evaluate(tip, memo=_MEMO)
 
 
 def _advanced(builder: ScenarioBuilder, evaluation: Evaluation, tip: int) -> Evaluation | None:
